@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The newcomer's entry point on a fresh Debian 12 machine (run as root):
+#   tools/dev.sh run    install packages, build, run the main job on an image file it creates
+#   tools/dev.sh test   install packages, build, run every test (release, then ASan+UBSan)
+#   tools/dev.sh build  install packages and build (release) only
+#   tools/dev.sh deps   install the Debian packages only
+# Build trees: build/ (release) and build-sanitize/ (address + undefined behaviour sanitizers).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+packages=(
+  build-essential meson ninja-build pkg-config python3
+  liburing-dev libabsl-dev libgflags-dev libgoogle-glog-dev libgtest-dev libgmock-dev
+)
+
+deps() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# configure DIR [meson options...]: sets up DIR once, then only rebuilds.
+configure() {
+  local dir=$1
+  shift
+  [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@"
+}
+
+build() {
+  deps
+  configure build -Dbuildtype=release
+  ninja -C build
+}
+
+run() {
+  build
+  mkdir -p var
+  local image=var/bdevperf.img
+  echo "== bdevperf verify on $image (a 1 GiB image file, created if absent)"
+  ./build/tools/bdevperf --bdev="uring:$image,size=1G" --pattern=verify --io_size=64k \
+    --queue_depth=8 --time=5
+  echo "== bdevperf 4 KiB random reads on $image"
+  ./build/tools/bdevperf --bdev="uring:$image,size=1G" --pattern=randread --io_size=4k \
+    --queue_depth=32 --time=5
+}
+
+test_all() {
+  build
+  configure build-sanitize -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=all
+  ninja -C build-sanitize
+  local status=0
+  meson test -C build --print-errorlogs --num-processes 2 || status=1
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    meson test -C build-sanitize --print-errorlogs --num-processes 2 --timeout-multiplier 3 ||
+    status=1
+  python3 tools/test_summary.py build/meson-logs build-sanitize/meson-logs || status=1
+  return $status
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  build) build ;;
+  run) run ;;
+  test) test_all ;;
+  *)
+    sed -n '2,8p' "$0"
+    exit 2
+    ;;
+esac

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Adds up the GoogleTest cases of one or more `meson test` runs and prints one closing line,
+"tests: N passed, N failed". A test program that failed without reporting a failed case (a crash,
+a sanitizer abort, a timeout) counts as one failure. Exits 1 when anything failed."""
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+
+def summarize(log_dir):
+    passed = failed = 0
+    failed_cases_by_program = {}
+    junit = os.path.join(log_dir, "testlog.junit.xml")
+    for suite in ET.parse(junit).getroot().iter("testsuite"):
+        program = suite.get("name", "").split(".")[1] if suite.get("name", "").count(".") >= 1 else ""
+        for case in suite.iter("testcase"):
+            if case.find("failure") is not None or case.find("error") is not None:
+                failed += 1
+                failed_cases_by_program[program] = failed_cases_by_program.get(program, 0) + 1
+            elif case.find("skipped") is None:
+                passed += 1
+    with open(os.path.join(log_dir, "testlog.json")) as log:
+        for line in log:
+            record = json.loads(line)
+            if record["result"] != "OK" and not failed_cases_by_program.get(record["name"]):
+                failed += 1
+    return passed, failed
+
+
+def main():
+    passed = failed = 0
+    for log_dir in sys.argv[1:]:
+        p, f = summarize(log_dir)
+        print(f"{log_dir}: {p} passed, {f} failed")
+        passed += p
+        failed += f
+    print(f"tests: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
