@@ -114,6 +114,9 @@ Task<Status> Bdev::ResetAllChannels() {
 Result<std::unique_ptr<BdevDescriptor>> Bdev::OpenDescriptor(std::shared_ptr<Bdev> bdev,
                                                              OpenMode mode,
                                                              RemoveCallback on_remove) {
+  if (mode == OpenMode::kReadWrite && bdev->geometry().read_only) {
+    return MakeError(EROFS, "bdev '%s' is read-only and cannot be opened for writing", bdev->name());
+  }
   auto listener = std::make_shared<RemoveListener>();
   listener->home = Reactor::Current();
   {

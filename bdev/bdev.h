@@ -7,8 +7,8 @@
 //    only after its I/O has completed; descriptors and channels must be closed before the reactor
 //    stops.
 //  - Offsets and lengths are in bytes and must be multiples of the block size; a range must be
-//    non-empty and inside the device. Anything else fails with EINVAL, a write through a read-only
-//    descriptor with EBADF, I/O on a removed bdev with ENODEV — each with a message naming the bdev,
+//    non-empty and inside the device. Anything else fails with EINVAL, a modifying request (write,
+//    write_zeroes, unmap, flush, reset) through a read-only descriptor with EBADF, I/O on a removed bdev with ENODEV — each with a message naming the bdev,
 //    the operation and the problem. No I/O is ever done partially and reported as success.
 //  - The layer splits reads and writes at the optimal I/O boundary and at the maximum transfer size,
 //    bounces buffers that miss the module's memory alignment, emulates write_zeroes with writes of a
@@ -48,7 +48,8 @@ struct ReactorChannel;
 enum class OpenMode { kReadOnly, kReadWrite };
 
 // Called once when the bdev is hot-removed, on the reactor that opened the descriptor (or on the
-// unregistering thread when it was opened outside any reactor).
+// unregistering thread when it was opened outside any reactor). Closing the descriptor cancels a
+// callback that has not started; one already running on another thread finishes there.
 using RemoveCallback = absl::AnyInvocable<void() &&>;
 
 class Bdev : public std::enable_shared_from_this<Bdev> {

@@ -39,6 +39,8 @@ struct BdevGeometry {
   uint32_t required_alignment = 1;
   // The device has a volatile write cache: writes are durable only after a flush.
   bool write_cache = false;
+  // The device cannot be written (a read-only image): read-write opens fail with EROFS.
+  bool read_only = false;
   Uuid uuid;
 
   uint64_t size_bytes() const { return uint64_t{block_size} * num_blocks; }

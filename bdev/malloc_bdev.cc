@@ -81,10 +81,20 @@ Result<std::shared_ptr<Bdev>> CreateMallocBdev(BdevRegistry& registry, std::stri
                      name, options.size_bytes, options.block_size);
   }
   void* memory = mmap(nullptr, options.size_bytes, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) {
     return MakeError(errno, "malloc bdev '%s': cannot map %lu bytes: %s", name, options.size_bytes,
                      strerror(errno));
+  }
+  // Like a RAM disk, the memory is committed up front (huge pages where the kernel grants them), so
+  // I/O never pays for page faults; MADV_POPULATE_WRITE fails cleanly if the memory is not there.
+  madvise(memory, options.size_bytes, MADV_HUGEPAGE);
+  if (madvise(memory, options.size_bytes, MADV_POPULATE_WRITE) != 0 && errno != EINVAL) {
+    int error = errno;
+    munmap(memory, options.size_bytes);
+    return MakeError(error == EFAULT ? ENOMEM : error,
+                     "malloc bdev '%s': cannot commit %lu bytes of memory: %s", name,
+                     options.size_bytes, strerror(error));
   }
   auto driver = std::make_unique<MallocDriver>(static_cast<std::byte*>(memory),
                                                options.size_bytes, options.block_size);

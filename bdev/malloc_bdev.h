@@ -1,7 +1,7 @@
 // The malloc module: a bdev held in RAM, for tests and as a performance baseline.
 //
-// Contract: the memory is anonymous, zero on creation and pages in on first touch, so a large
-// malloc bdev costs only what is written. I/O is a memcpy done at submission; the completion is
+// Contract: the memory is anonymous, zero on creation and committed up front, like a RAM disk's
+// (creation fails with ENOMEM when it cannot be), so I/O never waits for page faults. I/O is a memcpy done at submission; the completion is
 // delivered on the next reactor iteration (never inline), like a real device's. Supports read,
 // write, write_zeroes and unmap (unmapped blocks read as zeroes); no write cache, so flush is a no-op.
 #ifndef BLOBFS_BDEV_MALLOC_BDEV_H_

@@ -1,7 +1,8 @@
 // BdevRegistry: the bdevs known to a process, by name.
 //
 // Contract: thread-safe. Register validates the geometry (EINVAL naming the bad field) and refuses
-// a taken name (EEXIST). Open fails with ENOENT for an unknown name. Unregister hot-removes a bdev:
+// a taken name (EEXIST). Open fails with ENOENT for an unknown name and with EROFS when a
+// read-only bdev is opened for writing. Unregister hot-removes a bdev:
 // it disappears from the registry at once, every open descriptor's remove callback is called, and
 // the bdev is destroyed once its last descriptor and channel close.
 #ifndef BLOBFS_BDEV_REGISTRY_H_

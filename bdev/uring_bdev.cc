@@ -128,16 +128,16 @@ Task<Status> UringDriver::Transfer(IoType type, uint64_t offset, uint64_t length
   uint64_t done = 0;
   while (done < length) {
     std::span<const iovec> pending = done == 0 ? iov : std::span<const iovec>(rest);
+    // Plain if/else: GCC 12 mishandles co_await inside a conditional expression.
     int result;
-    if (pending.size() == 1) {
-      result = read ? co_await uring::Read(file_.fd, pending[0].iov_base, pending[0].iov_len,
-                                           offset + done)
-                    : co_await uring::Write(file_.fd, pending[0].iov_base, pending[0].iov_len,
-                                            offset + done);
+    if (pending.size() == 1 && read) {
+      result = co_await uring::Read(file_.fd, pending[0].iov_base, pending[0].iov_len, offset + done);
+    } else if (pending.size() == 1) {
+      result = co_await uring::Write(file_.fd, pending[0].iov_base, pending[0].iov_len, offset + done);
+    } else if (read) {
+      result = co_await uring::Readv(file_.fd, pending.data(), pending.size(), offset + done);
     } else {
-      result = read ? co_await uring::Readv(file_.fd, pending.data(), pending.size(), offset + done)
-                    : co_await uring::Writev(file_.fd, pending.data(), pending.size(),
-                                             offset + done);
+      result = co_await uring::Writev(file_.fd, pending.data(), pending.size(), offset + done);
     }
     if (result == -EINTR || result == -EAGAIN) continue;
     if (result < 0) co_return Failure(type, offset, length, -result);
@@ -160,8 +160,9 @@ Result<OpenedFile> OpenBacking(const UringBdevOptions& options, bool direct) {
   if (file.fd < 0) {
     int error = errno;
     if (error == ENOENT) {
-      return MakeError(ENOENT, "image file %s does not exist (give a size to create it)",
-                       options.path);
+      return MakeError(ENOENT, "image file %s does not exist%s", options.path,
+                       flags & O_CREAT ? " and its directory is missing"
+                                       : " (give a size to create it)");
     }
     if (error == EISDIR) {  // open() refuses to write to a directory before fstat can tell
       return MakeError(EINVAL, "%s is neither a regular file nor a block device", options.path);
@@ -257,6 +258,7 @@ Result<std::shared_ptr<Bdev>> CreateUringBdev(BdevRegistry& registry, std::strin
   geometry.num_blocks = file.size / block_size;
   geometry.required_alignment = file.direct ? std::max<uint32_t>(1, file.dio_mem_align) : 1;
   geometry.write_cache = true;
+  geometry.read_only = options.read_only;
   // io_uring lengths are 32-bit; larger requests are split by the generic layer.
   geometry.max_transfer_blocks = kMaxTransferBytes / block_size;
   if (Status valid = ValidateGeometry(name, geometry); !valid.ok()) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Adds up the GoogleTest cases of one or more `meson test` runs and prints one closing line,
 "tests: N passed, N failed". A test program that failed without reporting a failed case (a crash,
-a sanitizer abort, a timeout) counts as one failure. Exits 1 when anything failed."""
+a sanitizer abort, a timeout) counts as one failure; a program that is not a GoogleTest suite
+counts as one check. Exits 1 when anything failed."""
 import json
 import os
 import sys
@@ -10,11 +11,13 @@ import xml.etree.ElementTree as ET
 
 def summarize(log_dir):
     passed = failed = 0
+    programs_with_cases = set()
     failed_cases_by_program = {}
     junit = os.path.join(log_dir, "testlog.junit.xml")
     for suite in ET.parse(junit).getroot().iter("testsuite"):
         program = suite.get("name", "").split(".")[1] if suite.get("name", "").count(".") >= 1 else ""
         for case in suite.iter("testcase"):
+            programs_with_cases.add(program)
             if case.find("failure") is not None or case.find("error") is not None:
                 failed += 1
                 failed_cases_by_program[program] = failed_cases_by_program.get(program, 0) + 1
@@ -23,7 +26,11 @@ def summarize(log_dir):
     with open(os.path.join(log_dir, "testlog.json")) as log:
         for line in log:
             record = json.loads(line)
-            if record["result"] != "OK" and not failed_cases_by_program.get(record["name"]):
+            ok = record["result"] == "OK"
+            if record["name"] not in programs_with_cases:  # not a GoogleTest program: one check
+                passed += ok
+                failed += not ok
+            elif not ok and not failed_cases_by_program.get(record["name"]):
                 failed += 1
     return passed, failed
 
