@@ -19,9 +19,7 @@
 namespace blobfs {
 namespace {
 
-using bdev_test::ErrText;
-using bdev_test::Pattern;
-using bdev_test::SameBytes;
+using namespace bdev_test;  // the shared helpers of bdev_test_util.h
 
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kStart = 5 * kSecond;  // an arbitrary clock origin

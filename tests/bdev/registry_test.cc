@@ -18,10 +18,7 @@
 namespace blobfs {
 namespace {
 
-using bdev_test::ErrCode;
-using bdev_test::ErrText;
-using bdev_test::NewReactor;
-using bdev_test::NewReactorThread;
+using namespace bdev_test;  // the shared helpers of bdev_test_util.h
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;

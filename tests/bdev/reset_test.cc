@@ -21,8 +21,7 @@
 namespace blobfs {
 namespace {
 
-using bdev_test::ErrCode;
-using bdev_test::ErrText;
+using namespace bdev_test;  // the shared helpers of bdev_test_util.h
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

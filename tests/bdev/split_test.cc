@@ -25,11 +25,7 @@
 namespace blobfs {
 namespace {
 
-using bdev_test::AllZero;
-using bdev_test::ErrCode;
-using bdev_test::ErrText;
-using bdev_test::Pattern;
-using bdev_test::SameBytes;
+using namespace bdev_test;  // the shared helpers of bdev_test_util.h
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;

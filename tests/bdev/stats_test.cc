@@ -18,8 +18,7 @@
 namespace blobfs {
 namespace {
 
-using bdev_test::ErrCode;
-using bdev_test::ErrText;
+using namespace bdev_test;  // the shared helpers of bdev_test_util.h
 
 constexpr uint32_t kBlock = 4096;
 
