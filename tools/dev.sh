@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The newcomer's entry point on a fresh Debian 12 machine (run as root):
 #   tools/dev.sh run    install packages, build, run the main job on an image file it creates
-#   tools/dev.sh test   install packages, build, run every test (release, then ASan+UBSan)
+#   tools/dev.sh test   install packages, build, run every test (release, then ASan+UBSan), then
+#                       each fuzz target for 60 s
 #   tools/dev.sh build  install packages and build (release) only
 #   tools/dev.sh deps   install the Debian packages only
-# Build trees: build/ (release) and build-sanitize/ (address + undefined behaviour sanitizers).
+# Build trees: build/ (release), build-sanitize/ (address + undefined behaviour sanitizers) and
+# build-fuzz/ (clang, libFuzzer targets with both sanitizers).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +14,8 @@ cd "$root"
 
 packages=(
   build-essential meson ninja-build pkg-config python3
-  liburing-dev libabsl-dev libgflags-dev libgoogle-glog-dev libgtest-dev libgmock-dev
+  liburing-dev libabsl-dev libgflags-dev libgoogle-glog-dev libgtest-dev libgmock-dev libisal-dev
+  clang libclang-rt-14-dev
 )
 
 deps() {
@@ -58,12 +61,18 @@ test_all() {
   configure build-sanitize -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
     -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=all
   ninja -C build-sanitize
+  # The fuzz targets need clang; only they and what they link are built (the `fuzz` alias).
+  CXX=clang++ configure build-fuzz -Dbuildtype=debugoptimized -Dfuzz=true -Dtests=false \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=all
+  ninja -C build-fuzz fuzz
   local status=0
   meson test -C build --print-errorlogs --num-processes 2 || status=1
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     meson test -C build-sanitize --print-errorlogs --num-processes 2 --timeout-multiplier 3 ||
     status=1
-  python3 tools/test_summary.py build/meson-logs build-sanitize/meson-logs || status=1
+  meson test -C build-fuzz --no-rebuild --print-errorlogs || status=1
+  python3 tools/test_summary.py build/meson-logs build-sanitize/meson-logs build-fuzz/meson-logs ||
+    status=1
   return $status
 }
 

@@ -15,7 +15,10 @@ def summarize(log_dir):
     failed_cases_by_program = {}
     junit = os.path.join(log_dir, "testlog.junit.xml")
     for suite in ET.parse(junit).getroot().iter("testsuite"):
-        program = suite.get("name", "").split(".")[1] if suite.get("name", "").count(".") >= 1 else ""
+        # A program that is not a GoogleTest suite has no dotted name; testlog.json counts it.
+        if suite.get("name", "").count(".") < 1:
+            continue
+        program = suite.get("name", "").split(".")[1]
         for case in suite.iter("testcase"):
             programs_with_cases.add(program)
             if case.find("failure") is not None or case.find("error") is not None:

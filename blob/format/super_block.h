@@ -1,0 +1,82 @@
+// The super block: page 0 of a blob store (FORMAT.md, "Super block").
+//
+// Contract:
+//  - SuperBlock holds every variable field of the super block. The constant ones (magic, version,
+//    super_size, page_size, reserved, crc) are not members: Encode writes them, Decode checks them.
+//  - Decode accepts exactly the super blocks FORMAT.md allows and fails with
+//      EUCLEAN     for corruption (bad magic, CRC, sizes, overlapping or out-of-store regions,
+//      ...); EOPNOTSUPP  for a store this build must not load: a newer format version, or an
+//                  incompat_features bit it does not know.
+//    Every message starts with "super block: " and names the field and its value. Unknown
+//    compat_features bits are ignored; unknown ro_compat_features bits decode successfully and
+//    make read_only_required() true, so the caller mounts read-only.
+//  - Decode(Encode(s)) == s for every s with Validate(s) ok.
+//  - Nothing here does I/O or checks the device: that the bdev holds total_clusters × cluster_size
+//    bytes, its block size, and bstype are the loader's checks.
+#ifndef BLOBFS_BLOB_FORMAT_SUPER_BLOCK_H_
+#define BLOBFS_BLOB_FORMAT_SUPER_BLOCK_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "blob/format/blob_id.h"
+#include "common/error.h"
+#include "common/uuid.h"
+
+namespace blobfs {
+
+struct SuperBlock {
+  static constexpr uint32_t kVersion = 1;
+  // `state` bit 0: the masks on disk are exact.
+  static constexpr uint32_t kStateClean = 1;
+  // The feature bits this build knows: none are defined in version 1.
+  static constexpr uint64_t kKnownCompatFeatures = 0;
+  static constexpr uint64_t kKnownRoCompatFeatures = 0;
+  static constexpr uint64_t kKnownIncompatFeatures = 0;
+
+  uint64_t compat_features = 0;
+  uint64_t ro_compat_features = 0;
+  uint64_t incompat_features = 0;
+  uint32_t state = 0;
+  uint32_t io_unit_size = 0;
+  uint32_t cluster_size = 0;
+  uint64_t total_clusters = 0;
+  uint64_t super_blob = kNoBlobId;
+  uint64_t md_start = 0;  // All starts are page numbers, all lengths page counts.
+  uint64_t md_len = 0;
+  uint64_t used_page_mask_start = 0;
+  uint64_t used_page_mask_len = 0;
+  uint64_t used_cluster_mask_start = 0;
+  uint64_t used_cluster_mask_len = 0;
+  uint64_t used_blobid_mask_start = 0;
+  uint64_t used_blobid_mask_len = 0;
+  std::array<uint8_t, 16> bstype{};
+  Uuid uuid;
+  uint64_t mount_count = 0;
+
+  bool clean() const { return (state & kStateClean) != 0; }
+
+  // True when ro_compat_features has a bit this build does not know.
+  bool read_only_required() const { return (ro_compat_features & ~kKnownRoCompatFeatures) != 0; }
+
+  // Pages the store spans: total_clusters × cluster_size / kPageSize. Only meaningful when
+  // Validate() succeeds.
+  uint64_t total_pages() const { return total_clusters * (cluster_size / kPageSize); }
+
+  // The checks of Decode on the members, with its error codes and messages.
+  Status Validate() const;
+
+  // Writes the whole page (kPageSize bytes), CRC included. Validate() must succeed.
+  void Encode(std::span<std::byte> page) const;
+
+  // Reads page 0 (kPageSize bytes).
+  static Result<SuperBlock> Decode(std::span<const std::byte> page);
+
+  friend bool operator==(const SuperBlock&, const SuperBlock&) = default;
+};
+
+}  // namespace blobfs
+
+#endif  // BLOBFS_BLOB_FORMAT_SUPER_BLOCK_H_
