@@ -1,0 +1,46 @@
+#include "blob/metadata_transaction.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/when_all.h"
+
+namespace blobfs {
+
+void MetadataTransaction::AddPageWrite(uint64_t device_page, AlignedBuffer page, Order order) {
+  CHECK_EQ(page.size(), kMetadataPageSize) << "metadata writes are whole pages";
+  writes_.insert_or_assign(device_page, PageWrite{std::move(page), order});
+}
+
+void MetadataTransaction::AfterCommit(absl::AnyInvocable<void() &&> release) {
+  releases_.push_back(std::move(release));
+}
+
+Task<Status> MetadataTransaction::WritePages(BdevChannel& channel, Order order) {
+  std::vector<Task<Status>> writes;
+  for (auto& [device_page, write] : writes_) {
+    if (write.order != order) continue;
+    writes.push_back(channel.Write(device_page * kMetadataPageSize, write.page.span()));
+  }
+  if (writes.empty()) co_return OkStatus();
+  co_return co_await WhenAll(std::move(writes));
+}
+
+Task<Status> MetadataTransaction::Commit(BdevChannel& channel) {
+  std::vector<absl::AnyInvocable<void() &&>> releases = std::move(releases_);
+  releases_.clear();
+  const bool has_commit_points = std::any_of(writes_.begin(), writes_.end(), [](const auto& w) {
+    return w.second.order == Order::kCommitPoint;
+  });
+  Status status = co_await WritePages(channel, Order::kBeforeCommitPoint);
+  // The pages a commit point references must be durable before it is (a no-op without a cache).
+  if (status.ok() && has_commit_points) status = co_await channel.Flush();
+  if (status.ok()) status = co_await WritePages(channel, Order::kCommitPoint);
+  if (status.ok() && !writes_.empty()) status = co_await channel.Flush();
+  writes_.clear();
+  if (!status.ok()) co_return status.error().WithContext("metadata commit");
+  for (auto& release : releases) std::move(release)();
+  co_return OkStatus();
+}
+
+}  // namespace blobfs

@@ -1,0 +1,72 @@
+// MetadataTransaction: the one path by which a caller-level operation writes blob-store metadata.
+//
+// Contract:
+//  - An operation begins a transaction, adds the page writes its metadata changes need and the
+//    releases that may happen only once they are durable, then commits. Nothing writes metadata
+//    around a transaction.
+//  - Commit orders the writes: first every page that is not a commit point (new chain pages, which
+//    nothing on disk references yet), then — after a flush, when the device has a write cache —
+//    the commit points (blob roots rewritten in place, the super block), then a flush. Only after
+//    that do the release actions run (returning old chain pages and freed clusters to the pools),
+//    so a crash at any point leaves every blob either as it was or as it became.
+//  - A failed commit runs no release action: what the operation claimed stays claimed and what it
+//    meant to free stays allocated. The store is left consistent on disk (a later dirty load
+//    reclaims unreachable pages); the caller reports the error.
+//  - Today commit writes through; a journal can later make a transaction atomic across several
+//    blobs (rename, link) behind this same interface.
+//  - Pages are 4096-byte buffers, aligned for the device; a page may be written once per
+//    transaction (a later AddPageWrite of the same page replaces the earlier one).
+#ifndef BLOBFS_BLOB_METADATA_TRANSACTION_H_
+#define BLOBFS_BLOB_METADATA_TRANSACTION_H_
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "bdev/bdev.h"
+#include "common/aligned_buffer.h"
+#include "common/error.h"
+#include "common/task.h"
+
+namespace blobfs {
+
+inline constexpr uint32_t kMetadataPageSize = 4096;
+
+class MetadataTransaction {
+ public:
+  enum class Order { kBeforeCommitPoint, kCommitPoint };
+
+  MetadataTransaction() = default;
+  MetadataTransaction(const MetadataTransaction&) = delete;
+  MetadataTransaction& operator=(const MetadataTransaction&) = delete;
+  MetadataTransaction(MetadataTransaction&&) = default;
+  MetadataTransaction& operator=(MetadataTransaction&&) = default;
+
+  // `device_page` is a page number on the device (byte offset / 4096).
+  void AddPageWrite(uint64_t device_page, AlignedBuffer page, Order order);
+
+  // Runs after a successful commit, in the order added.
+  void AfterCommit(absl::AnyInvocable<void() &&> release);
+
+  bool empty() const { return writes_.empty() && releases_.empty(); }
+  size_t page_writes() const { return writes_.size(); }
+
+  // Writes everything through `channel` (see the contract) and runs the releases. The transaction
+  // is spent afterwards, whatever the outcome.
+  Task<Status> Commit(BdevChannel& channel);
+
+ private:
+  struct PageWrite {
+    AlignedBuffer page;
+    Order order;
+  };
+  Task<Status> WritePages(BdevChannel& channel, Order order);
+
+  std::map<uint64_t, PageWrite> writes_;  // by device page: ascending, so writes go out in order
+  std::vector<absl::AnyInvocable<void() &&>> releases_;
+};
+
+}  // namespace blobfs
+
+#endif  // BLOBFS_BLOB_METADATA_TRANSACTION_H_
