@@ -8,7 +8,7 @@
 namespace blobfs {
 
 void MetadataTransaction::AddPageWrite(uint64_t device_page, AlignedBuffer page, Order order) {
-  CHECK_EQ(page.size(), kMetadataPageSize) << "metadata writes are whole pages";
+  CHECK_EQ(page.size(), kPageSize) << "metadata writes are whole pages";
   writes_.insert_or_assign(device_page, PageWrite{std::move(page), order});
 }
 
@@ -20,7 +20,7 @@ Task<Status> MetadataTransaction::WritePages(BdevChannel& channel, Order order) 
   std::vector<Task<Status>> writes;
   for (auto& [device_page, write] : writes_) {
     if (write.order != order) continue;
-    writes.push_back(channel.Write(device_page * kMetadataPageSize, write.page.span()));
+    writes.push_back(channel.Write(device_page * kPageSize, write.page.span()));
   }
   if (writes.empty()) co_return OkStatus();
   co_return co_await WhenAll(std::move(writes));

@@ -14,7 +14,7 @@
 //    reclaims unreachable pages); the caller reports the error.
 //  - Today commit writes through; a journal can later make a transaction atomic across several
 //    blobs (rename, link) behind this same interface.
-//  - Pages are 4096-byte buffers, aligned for the device; a page may be written once per
+//  - Pages are kPageSize-byte buffers, aligned for the device; a page may be written once per
 //    transaction (a later AddPageWrite of the same page replaces the earlier one).
 #ifndef BLOBFS_BLOB_METADATA_TRANSACTION_H_
 #define BLOBFS_BLOB_METADATA_TRANSACTION_H_
@@ -25,13 +25,12 @@
 
 #include "absl/functional/any_invocable.h"
 #include "bdev/bdev.h"
+#include "blob/format/page.h"
 #include "common/aligned_buffer.h"
 #include "common/error.h"
 #include "common/task.h"
 
 namespace blobfs {
-
-inline constexpr uint32_t kMetadataPageSize = 4096;
 
 class MetadataTransaction {
  public:

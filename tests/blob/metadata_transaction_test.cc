@@ -21,7 +21,7 @@ using namespace bdev_test;  // the shared helpers of bdev_test_util.h
 using Order = MetadataTransaction::Order;
 
 AlignedBuffer PageFilledWith(uint8_t byte) {
-  AlignedBuffer page(kMetadataPageSize, kMetadataPageSize);
+  AlignedBuffer page(kPageSize, kPageSize);
   std::memset(page.data(), byte, page.size());
   return page;
 }
@@ -69,14 +69,14 @@ TEST_F(MetadataTransactionTest, PagesBeforeTheCommitPointAreFlushedFirst) {
   std::vector<WriteLogEntry> log = injector_->TakeWriteLog();
   ASSERT_EQ(log.size(), 5u);
   // Two chain pages (either order), a flush, the commit point, a flush.
-  std::vector<uint64_t> first_two = {log[0].offset / kMetadataPageSize,
-                                     log[1].offset / kMetadataPageSize};
+  std::vector<uint64_t> first_two = {log[0].offset / kPageSize,
+                                     log[1].offset / kPageSize};
   std::sort(first_two.begin(), first_two.end());
   EXPECT_EQ(first_two, (std::vector<uint64_t>{3, 5}));
   EXPECT_EQ(log[0].type, IoType::kWrite);
   EXPECT_EQ(log[2].type, IoType::kFlush);
   EXPECT_EQ(log[3].type, IoType::kWrite);
-  EXPECT_EQ(log[3].offset, 7 * kMetadataPageSize);
+  EXPECT_EQ(log[3].offset, 7 * kPageSize);
   EXPECT_EQ(static_cast<uint8_t>(log[3].data[0]), 0xc7);
   EXPECT_EQ(log[4].type, IoType::kFlush);
   EXPECT_TRUE(transaction.empty()) << "a committed transaction is spent";
@@ -96,8 +96,8 @@ TEST_F(MetadataTransactionTest, ALaterWriteOfTheSamePageReplacesTheEarlierOne) {
 
 TEST_F(MetadataTransactionTest, AFailedCommitRunsNoReleaseAndStopsBeforeTheCommitPoint) {
   injector_->AddRule({.io_types = IoTypeBit(IoType::kWrite),
-                      .offset = 4 * kMetadataPageSize,
-                      .length = kMetadataPageSize,
+                      .offset = 4 * kPageSize,
+                      .length = kPageSize,
                       .error = EIO});
   MetadataTransaction transaction;
   transaction.AddPageWrite(4, PageFilledWith(0xa4), Order::kBeforeCommitPoint);
@@ -110,7 +110,7 @@ TEST_F(MetadataTransactionTest, AFailedCommitRunsNoReleaseAndStopsBeforeTheCommi
   EXPECT_NE(status.error().message().find("metadata commit"), std::string::npos);
   EXPECT_FALSE(released);
   for (const WriteLogEntry& entry : injector_->TakeWriteLog()) {
-    EXPECT_NE(entry.offset, 9 * kMetadataPageSize) << "the commit point must not be written";
+    EXPECT_NE(entry.offset, 9 * kPageSize) << "the commit point must not be written";
   }
 }
 
