@@ -1,5 +1,6 @@
 #include "blob/extent_map.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <iterator>
 #include <limits>
@@ -75,6 +76,37 @@ std::vector<ClusterRun> ExtentMap::RemoveFrom(uint64_t logical) {
     allocated_clusters_ -= run->second.count;
   }
   runs_.erase(first_removed, runs_.end());
+  return released;
+}
+
+std::vector<ClusterRun> ExtentMap::Remove(uint64_t logical, uint64_t count) {
+  const uint64_t end = count > std::numeric_limits<uint64_t>::max() - logical
+                           ? std::numeric_limits<uint64_t>::max()
+                           : logical + count;
+  std::vector<ClusterRun> released;
+  auto run = Find(logical);
+  if (run == runs_.end()) run = runs_.lower_bound(logical);
+  while (run != runs_.end() && run->second.logical < end) {
+    const Extent extent = run->second;
+    run = runs_.erase(run);
+    allocated_clusters_ -= extent.count;
+    const uint64_t cut_start = std::max(extent.logical, logical);
+    const uint64_t cut_end = std::min(extent.logical_end(), end);
+    released.push_back({extent.physical + (cut_start - extent.logical), cut_end - cut_start});
+    // The parts outside the hole stay mapped; they were maximal runs, so nothing merges.
+    if (extent.logical < cut_start) {
+      runs_.emplace(extent.logical, Extent{extent.logical, extent.physical,
+                                           cut_start - extent.logical});
+      allocated_clusters_ += cut_start - extent.logical;
+    }
+    if (cut_end < extent.logical_end()) {
+      run = runs_.emplace(cut_end, Extent{cut_end, extent.physical + (cut_end - extent.logical),
+                                          extent.logical_end() - cut_end})
+                .first;
+      allocated_clusters_ += extent.logical_end() - cut_end;
+      ++run;
+    }
+  }
   return released;
 }
 

@@ -94,11 +94,20 @@ class ExtentMap {
   // the physical runs that held them, in logical order.
   std::vector<ClusterRun> RemoveFrom(uint64_t logical);
 
+  // Unmaps logical clusters [logical, logical + count) (a hole punched in a thin blob) and returns
+  // the physical runs that held them, in logical order.
+  std::vector<ClusterRun> Remove(uint64_t logical, uint64_t count);
+
   // The first mapped logical cluster >= `logical`, or nullopt when there is none.
   std::optional<uint64_t> NextMapped(uint64_t logical) const;
   // The first unmapped logical cluster >= `logical`.
   uint64_t NextUnmapped(uint64_t logical) const;
 
+  // The run with the highest logical clusters, or nullopt when nothing is mapped.
+  std::optional<Extent> Last() const {
+    if (runs_.empty()) return std::nullopt;
+    return runs_.rbegin()->second;
+  }
   // Mapped clusters, summed over the runs.
   uint64_t allocated_clusters() const { return allocated_clusters_; }
   size_t run_count() const { return runs_.size(); }

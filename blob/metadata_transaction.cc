@@ -7,9 +7,13 @@
 
 namespace blobfs {
 
-void MetadataTransaction::AddPageWrite(uint64_t device_page, AlignedBuffer page, Order order) {
-  CHECK_EQ(page.size(), kPageSize) << "metadata writes are whole pages";
-  writes_.insert_or_assign(device_page, PageWrite{std::move(page), order});
+void MetadataTransaction::AddPageWrite(uint64_t device_page, AlignedBuffer pages, Order order) {
+  CHECK(pages.size() != 0 && pages.size() % kPageSize == 0) << "metadata writes are whole pages";
+  writes_.insert_or_assign(device_page, PageWrite{std::move(pages), order});
+}
+
+void MetadataTransaction::UnmapAfterCommit(uint64_t offset, uint64_t length) {
+  unmaps_.push_back({offset, length});
 }
 
 void MetadataTransaction::AfterCommit(absl::AnyInvocable<void() &&> release) {
@@ -29,6 +33,8 @@ Task<Status> MetadataTransaction::WritePages(BdevChannel& channel, Order order) 
 Task<Status> MetadataTransaction::Commit(BdevChannel& channel) {
   std::vector<absl::AnyInvocable<void() &&>> releases = std::move(releases_);
   releases_.clear();
+  std::vector<Unmap> unmaps = std::move(unmaps_);
+  unmaps_.clear();
   const bool has_commit_points = std::any_of(writes_.begin(), writes_.end(), [](const auto& w) {
     return w.second.order == Order::kCommitPoint;
   });
@@ -39,6 +45,12 @@ Task<Status> MetadataTransaction::Commit(BdevChannel& channel) {
   if (status.ok() && !writes_.empty()) status = co_await channel.Flush();
   writes_.clear();
   if (!status.ok()) co_return status.error().WithContext("metadata commit");
+  if (channel.bdev().Supports(IoType::kUnmap)) {
+    for (const Unmap& unmap : unmaps) {
+      // Advisory: the clusters are free either way, and reads of free clusters mean nothing.
+      (void)co_await channel.Unmap(unmap.offset, unmap.length);
+    }
+  }
   for (auto& release : releases) std::move(release)();
   co_return OkStatus();
 }

@@ -7,15 +7,18 @@
 //  - Commit orders the writes: first every page that is not a commit point (new chain pages, which
 //    nothing on disk references yet), then — after a flush, when the device has a write cache —
 //    the commit points (blob roots rewritten in place, the super block), then a flush. Only after
-//    that do the release actions run (returning old chain pages and freed clusters to the pools),
-//    so a crash at any point leaves every blob either as it was or as it became.
-//  - A failed commit runs no release action: what the operation claimed stays claimed and what it
+//    that do the unmaps run (clusters a blob gave up; their errors are ignored, unmap being
+//    advisory) and then the release actions (returning old chain pages and freed clusters to the
+//    pools), so a crash at any point leaves every blob either as it was or as it became, and no
+//    cluster is handed out again while an unmap of it is in flight.
+//  - A failed commit runs no unmap and no release action: what the operation claimed stays claimed and what it
 //    meant to free stays allocated. The store is left consistent on disk (a later dirty load
 //    reclaims unreachable pages); the caller reports the error.
 //  - Today commit writes through; a journal can later make a transaction atomic across several
 //    blobs (rename, link) behind this same interface.
-//  - Pages are kPageSize-byte buffers, aligned for the device; a page may be written once per
-//    transaction (a later AddPageWrite of the same page replaces the earlier one).
+//  - A write is one or more whole pages (a buffer of a multiple of kPageSize bytes, aligned for
+//    the device) at a device page; a write to the same first page replaces an earlier one. Writes
+//    of one transaction must not overlap otherwise.
 #ifndef BLOBFS_BLOB_METADATA_TRANSACTION_H_
 #define BLOBFS_BLOB_METADATA_TRANSACTION_H_
 
@@ -42,13 +45,16 @@ class MetadataTransaction {
   MetadataTransaction(MetadataTransaction&&) = default;
   MetadataTransaction& operator=(MetadataTransaction&&) = default;
 
-  // `device_page` is a page number on the device (byte offset / 4096).
-  void AddPageWrite(uint64_t device_page, AlignedBuffer page, Order order);
+  // `device_page` is a page number on the device (byte offset / 4096); `pages` holds whole pages.
+  void AddPageWrite(uint64_t device_page, AlignedBuffer pages, Order order);
+
+  // Unmaps device bytes [offset, offset + length) after a successful commit, before the releases.
+  void UnmapAfterCommit(uint64_t offset, uint64_t length);
 
   // Runs after a successful commit, in the order added.
   void AfterCommit(absl::AnyInvocable<void() &&> release);
 
-  bool empty() const { return writes_.empty() && releases_.empty(); }
+  bool empty() const { return writes_.empty() && unmaps_.empty() && releases_.empty(); }
   size_t page_writes() const { return writes_.size(); }
 
   // Writes everything through `channel` (see the contract) and runs the releases. The transaction
@@ -63,6 +69,11 @@ class MetadataTransaction {
   Task<Status> WritePages(BdevChannel& channel, Order order);
 
   std::map<uint64_t, PageWrite> writes_;  // by device page: ascending, so writes go out in order
+  struct Unmap {
+    uint64_t offset;
+    uint64_t length;
+  };
+  std::vector<Unmap> unmaps_;
   std::vector<absl::AnyInvocable<void() &&>> releases_;
 };
 

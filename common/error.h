@@ -121,6 +121,14 @@ inline Status OkStatus() { return Status(); }
 #define BLOBFS_CONCAT_(a, b) BLOBFS_CONCAT_INNER_(a, b)
 
 // Returns the error of `expr` (a Status or Result) from the enclosing function.
+// CHECK-fails with the error's text unless `expr` (a Status or Result) is ok: for operations that
+// cannot fail unless the program itself is wrong.
+#define CHECK_OK(expr)                                               \
+  do {                                                               \
+    const auto& blobfs_check_ok_status = (expr);                     \
+    CHECK(blobfs_check_ok_status.ok()) << blobfs_check_ok_status.error().ToString(); \
+  } while (false)
+
 #define RETURN_IF_ERROR(expr)                        \
   do {                                               \
     auto blobfs_status_ = (expr);                    \

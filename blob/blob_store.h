@@ -1,0 +1,214 @@
+// BlobStore: numbered blobs (resizable arrays of clusters with extended attributes) on a bdev, in
+// the format of FORMAT.md.
+//
+// Contract:
+//  - Lifecycle. Init formats the bdev and returns the store loaded; Load opens an existing store
+//    (clean: reads the masks; dirty: rebuilds them from the metadata region and reports it in
+//    recovered()); Unload syncs nothing itself — every blob must be closed (EBUSY otherwise) — and
+//    writes the masks and then the super block's clean bit. Destroying a store without Unload is
+//    what a crash does to it: the next Load takes the dirty path. A store whose metadata commit
+//    ever failed refuses a clean Unload (EIO) so that the next Load rebuilds the masks.
+//  - Refusals at Load: a newer format version or an unknown incompat feature (EOPNOTSUPP), another
+//    bstype than asked for (EMEDIUMTYPE), an unknown ro_compat feature without read_only (EROFS), a
+//    device smaller than the store or with a larger block size than its io unit (EINVAL), and any
+//    corruption (EUCLEAN, the message naming the page and field). A read-only store writes nothing;
+//    every change fails with EROFS.
+//  - Threads. The reactor that calls Init or Load is the metadata reactor. Every metadata method
+//    here and on Blob may be called from any reactor: it runs on the metadata reactor and resumes
+//    the caller on its own reactor, so metadata changes are serialized there. Blob data I/O runs on
+//    the caller's reactor through its BlobChannel and takes no lock unless it must allocate.
+//  - In memory first, then commit. Creating a blob, resizing it and changing its xattrs change
+//    memory; Commit (or Blob::Sync, or the last Blob close) writes the blobs' metadata in one
+//    MetadataTransaction: new chain pages first, then the roots in place, with flushes between, so
+//    a crash leaves each blob as it was or as it became. Clusters and pages a blob gives up return
+//    to the pools (clusters unmapped first) only after the commit is durable.
+//  - Delete is refused with EBUSY while the blob is open (never deferred). It commits at once.
+//  - ENOSPC when clusters or metadata pages run out, with nothing half-allocated left behind.
+//  - The store owns its Blob objects; pointers stay valid until the last Close of that blob.
+#ifndef BLOBFS_BLOB_BLOB_STORE_H_
+#define BLOBFS_BLOB_BLOB_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "glog/logging.h"
+#include "bdev/bdev.h"
+#include "blob/blob.h"
+#include "blob/blob_channel.h"
+#include "blob/cluster_allocator.h"
+#include "blob/format/super_block.h"
+#include "blob/metadata_space.h"
+#include "blob/metadata_transaction.h"
+#include "common/aligned_buffer.h"
+#include "common/async_event.h"
+#include "common/error.h"
+#include "common/reactor.h"
+#include "common/task.h"
+
+namespace blobfs {
+
+struct BlobStoreInitOptions {
+  // A power of two from 4 KiB to 1 GiB, and at least the bdev's block size.
+  uint32_t cluster_size = 1 << 20;
+  // Pages of the metadata region (each blob takes at least one). 0 picks one per cluster of the
+  // device, at least 64 and at most what a quarter of the device holds.
+  uint64_t md_pages = 0;
+  // A label of the store's user, at most 16 bytes; Load can insist on it.
+  std::string bstype{};
+  // Unmap the data area (the metadata region is always zeroed).
+  bool trim = true;
+};
+
+struct BlobStoreLoadOptions {
+  // Empty accepts any store; otherwise the store's bstype must match.
+  std::string bstype{};
+  bool read_only = false;
+};
+
+struct BlobStoreStats {
+  uint32_t cluster_size = 0;
+  uint32_t io_unit_size = 0;
+  uint64_t total_clusters = 0;
+  uint64_t free_clusters = 0;
+  uint64_t md_pages = 0;
+  uint64_t md_pages_used = 0;
+  uint64_t blobs = 0;
+  uint64_t open_blobs = 0;
+};
+
+struct BlobCreateOptions {
+  uint64_t num_clusters = 0;
+  // Thin blobs allocate a cluster on its first write; reads of unallocated clusters return zeroes.
+  bool thin = false;
+  std::map<std::string, std::string> xattrs{};
+  std::map<std::string, std::string> internal_xattrs{};
+};
+
+class BlobStore {
+ public:
+  static Task<Result<std::unique_ptr<BlobStore>>> Init(std::unique_ptr<BdevDescriptor> device,
+                                                       BlobStoreInitOptions options);
+  static Task<Result<std::unique_ptr<BlobStore>>> Load(std::unique_ptr<BdevDescriptor> device,
+                                                       BlobStoreLoadOptions options);
+  // On the metadata reactor's thread (in a task, or after RunSync returned), with no I/O of the
+  // store in flight.
+  ~BlobStore();
+  BlobStore(const BlobStore&) = delete;
+  BlobStore& operator=(const BlobStore&) = delete;
+
+  Task<Status> Unload();
+
+  const SuperBlock& super_block() const { return super_; }
+  uint32_t cluster_size() const { return super_.cluster_size; }
+  uint32_t io_unit_size() const { return super_.io_unit_size; }
+  bool read_only() const { return read_only_; }
+  // True when Load rebuilt the masks from the metadata region (the store was not clean).
+  bool recovered() const { return recovered_; }
+  Reactor& metadata_reactor() { return *md_reactor_; }
+
+  Task<BlobStoreStats> GetStats();
+
+  // A channel for blob data I/O on the calling reactor.
+  Result<std::unique_ptr<BlobChannel>> OpenChannel();
+
+  // A new blob, open (closing it commits it). ENOSPC when its clusters or its root page cannot be
+  // had; EINVAL for bad xattr names or values.
+  Task<Result<Blob*>> CreateBlob(BlobCreateOptions options);
+  // The open blob, or loads it. ENOENT for an id no blob has; EOPNOTSUPP for a blob with a flag
+  // this build does not know in invalid_flags.
+  Task<Result<Blob*>> OpenBlob(uint64_t blob_id);
+  // Drops one reference; the last one commits the blob's pending changes first (when that fails,
+  // the reference is kept and the error returned, so the caller can retry).
+  Task<Status> CloseBlob(Blob* blob);
+  // EBUSY when open, ENOENT when no such blob.
+  Task<Status> DeleteBlob(uint64_t blob_id);
+  // The ids of all blobs, ascending.
+  Task<std::vector<uint64_t>> ListBlobs();
+
+  // Writes the pending changes of all `blobs` in one transaction.
+  Task<Status> Commit(std::span<Blob* const> blobs);
+
+  // The super blob: one blob id the store's user finds its way in by (kNoBlobId for none).
+  uint64_t super_blob() const { return super_.super_blob; }
+  // Records it in the super block at once (ENOENT unless the blob exists or it is kNoBlobId).
+  Task<Status> SetSuperBlob(uint64_t blob_id);
+
+ private:
+  friend class Blob;
+  BlobStore(std::unique_ptr<BdevDescriptor> device, Reactor& md_reactor);
+
+  // Runs `body` on the metadata reactor and resumes the caller on its own reactor.
+  template <typename T>
+  Task<T> OnMetadataReactor(Task<T> body);
+
+  static Task<Result<std::unique_ptr<BlobStore>>> DoInit(std::unique_ptr<BdevDescriptor> device,
+                                                         BlobStoreInitOptions options);
+  static Task<Result<std::unique_ptr<BlobStore>>> DoLoad(std::unique_ptr<BdevDescriptor> device,
+                                                         BlobStoreLoadOptions options);
+  Task<Status> LoadMasks();
+  Task<Status> RecoverFromMetadataRegion();
+  // Reads `count` device pages from `device_page` into a page-aligned buffer.
+  Task<Result<AlignedBuffer>> ReadPages(uint64_t device_page, uint64_t count);
+  // Marks the pages, id and clusters of one valid chain found by the dirty load.
+  Status ClaimRecoveredBlob(const BlobMetadata& metadata, std::span<const uint32_t> chain);
+  // Writes the super block with `super_` as it is now, as a commit point.
+  Task<Status> WriteSuperBlock();
+
+  Task<Result<Blob*>> DoCreateBlob(BlobCreateOptions options);
+  Task<Result<Blob*>> DoOpenBlob(uint64_t blob_id);
+  Task<Status> DoCloseBlob(Blob* blob);
+  Task<Status> DoDeleteBlob(uint64_t blob_id);
+  Task<Status> DoCommit(std::vector<Blob*> blobs);
+  Task<Status> DoUnload();
+
+  // Reads and parses the chain of `blob_id` from disk, with the indices of its pages.
+  Task<Result<std::pair<BlobMetadata, std::vector<uint32_t>>>> ReadChain(uint64_t blob_id);
+  // Checks that every cluster of `extents` is marked used (the masks of a clean load are trusted
+  // only so far).
+  Status CheckClustersClaimed(uint64_t blob_id, const std::vector<ExtentRun>& extents) const;
+  // Commits `transaction` through the metadata channel; a failure marks the store for recovery.
+  Task<Status> CommitTransaction(MetadataTransaction& transaction);
+
+  // A write that meets unmapped clusters (thin provisioning), on the metadata reactor. Allocates
+  // the clusters of [offset, offset + IovLength(iov)) that are unmapped and not being allocated
+  // (waiting for those that are), zeroes the parts of new clusters the write does not cover,
+  // writes the whole request, and only then publishes the new mappings. Returns false, having
+  // written nothing, when every cluster of the range is mapped by then.
+  Task<Result<bool>> WriteAllocating(Blob& blob, uint64_t offset, std::span<const iovec> iov);
+
+  Status CheckWritable() const;
+
+  std::unique_ptr<BdevDescriptor> device_;
+  Reactor* md_reactor_;
+  std::unique_ptr<BdevChannel> md_channel_;
+  SuperBlock super_;
+  bool read_only_ = false;
+  bool recovered_ = false;
+  bool commit_failed_ = false;
+  std::unique_ptr<ClusterAllocator> clusters_;
+  MetadataSpace md_space_;
+  // Open blobs by id.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Blob>> open_blobs_;
+  // Ids being loaded by OpenBlob or removed by DeleteBlob, with an event set when that ends.
+  absl::flat_hash_map<uint64_t, std::shared_ptr<AsyncEvent>> busy_ids_;
+};
+
+template <typename T>
+Task<T> BlobStore::OnMetadataReactor(Task<T> body) {
+  Reactor* caller = Reactor::Current();
+  CHECK(caller != nullptr) << "blob store calls run on a reactor";
+  if (caller == md_reactor_) co_return co_await std::move(body);
+  co_await Reactor::SwitchTo(*md_reactor_);
+  T result = co_await std::move(body);
+  co_await Reactor::SwitchTo(*caller);
+  co_return result;
+}
+
+}  // namespace blobfs
+
+#endif  // BLOBFS_BLOB_BLOB_STORE_H_

@@ -1,0 +1,219 @@
+// BlobStore::Load: the super block checks, the clean path (masks) and the dirty path (a scan of the
+// metadata region that rebuilds the masks), as FORMAT.md "Loading" describes.
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "glog/logging.h"
+#include "blob/blob_store.h"
+#include "blob/format/mask.h"
+#include "blob/format/metadata_page.h"
+#include "blob/format/page.h"
+#include "blob/store_layout.h"
+
+namespace blobfs {
+namespace {
+
+// Pages the dirty load reads at once.
+constexpr uint64_t kScanPages = 256;
+
+std::string_view BstypeText(const std::array<uint8_t, 16>& bstype) {
+  const char* text = reinterpret_cast<const char*>(bstype.data());
+  return std::string_view(text, strnlen(text, bstype.size()));
+}
+
+// What the dirty load keeps of each valid page while it scans.
+struct ScannedPage {
+  bool valid = false;
+  uint64_t blob_id = 0;
+  uint64_t sync_generation = 0;
+  uint32_t sequence = 0;
+  uint32_t next = kNoPageIndex;
+};
+
+}  // namespace
+
+Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoLoad(std::unique_ptr<BdevDescriptor> device,
+                                                           BlobStoreLoadOptions options) {
+  Reactor* reactor = Reactor::Current();
+  CHECK(reactor != nullptr) << "BlobStore::Load runs on a reactor";
+  if (!options.read_only && !device->writable()) {
+    co_return MakeError(EBADF, "blob store load: bdev %s is open read-only; load read-only",
+                        device->bdev().name());
+  }
+  std::unique_ptr<BlobStore> store(new BlobStore(std::move(device), *reactor));
+  store->read_only_ = options.read_only;
+  CO_ASSIGN_OR_RETURN(store->md_channel_, store->device_->OpenChannel());
+  CO_ASSIGN_OR_RETURN(AlignedBuffer page, co_await store->ReadPages(0, 1));
+  CO_ASSIGN_OR_RETURN(store->super_, SuperBlock::Decode(page.span()));
+  SuperBlock& super = store->super_;
+
+  const std::string_view found = BstypeText(super.bstype);
+  if (!options.bstype.empty() && options.bstype != found) {
+    co_return MakeError(EMEDIUMTYPE, "blob store load: the store's bstype is '%s', not '%s'", found,
+                        options.bstype);
+  }
+  if (super.read_only_required() && !options.read_only) {
+    co_return MakeError(EROFS,
+                        "blob store load: ro_compat_features 0x%x has bits this blobfs does not "
+                        "know; the store can only be loaded read-only",
+                        super.ro_compat_features);
+  }
+  const BdevGeometry& geometry = store->device_->geometry();
+  if (geometry.block_size > super.io_unit_size) {
+    co_return MakeError(EINVAL,
+                        "blob store load: bdev block size %u is larger than the store's io unit %u",
+                        geometry.block_size, super.io_unit_size);
+  }
+  if (geometry.size_bytes() / super.cluster_size < super.total_clusters) {
+    co_return MakeError(EINVAL,
+                        "blob store load: the bdev has %u bytes but the store spans %u clusters of "
+                        "%u bytes",
+                        geometry.size_bytes(), super.total_clusters, super.cluster_size);
+  }
+
+  bool loaded = false;
+  if (super.clean()) {
+    Status masks = co_await store->LoadMasks();
+    if (masks.ok()) {
+      loaded = true;
+    } else if (masks.error().code() != EUCLEAN) {
+      co_return masks.error().WithContext("blob store load");
+    } else {
+      LOG(WARNING) << "blob store load: " << masks.error().ToString()
+                   << "; rebuilding the masks from the metadata region";
+    }
+  }
+  if (!loaded) {
+    store->recovered_ = true;
+    Status recovered = co_await store->RecoverFromMetadataRegion();
+    if (!recovered.ok()) co_return recovered.error().WithContext("blob store load");
+  }
+  if (!store->read_only_) {
+    super.state &= ~SuperBlock::kStateClean;
+    ++super.mount_count;
+    CO_RETURN_IF_ERROR(co_await store->WriteSuperBlock());
+  }
+  co_return store;
+}
+
+Task<Status> BlobStore::LoadMasks() {
+  auto read_mask = [this](MaskKind kind, uint64_t start, uint64_t length,
+                          uint64_t bit_count) -> Task<Result<BitArray>> {
+    CO_ASSIGN_OR_RETURN(AlignedBuffer pages, co_await ReadPages(start, length));
+    CO_ASSIGN_OR_RETURN(std::span<const std::byte> bits,
+                        DecodeMask(pages.span(), kind, bit_count));
+    co_return BitArray::FromBytes(bits, bit_count);
+  };
+  CO_ASSIGN_OR_RETURN(BitArray pages,
+                      co_await read_mask(MaskKind::kUsedPages, super_.used_page_mask_start,
+                                         super_.used_page_mask_len, super_.md_len));
+  CO_ASSIGN_OR_RETURN(BitArray ids,
+                      co_await read_mask(MaskKind::kUsedBlobIds, super_.used_blobid_mask_start,
+                                         super_.used_blobid_mask_len, super_.md_len));
+  CO_ASSIGN_OR_RETURN(BitArray clusters,
+                      co_await read_mask(MaskKind::kUsedClusters, super_.used_cluster_mask_start,
+                                         super_.used_cluster_mask_len, super_.total_clusters));
+  const uint64_t md_clusters = MetadataClusters(super_);
+  if (clusters.FindFirstClear(0, md_clusters).has_value()) {
+    co_return MakeError(EUCLEAN, "used cluster mask: the metadata clusters [0, %u) are not all used",
+                        md_clusters);
+  }
+  CO_ASSIGN_OR_RETURN(md_space_, MetadataSpace::FromMasks(std::move(pages), std::move(ids)));
+  clusters_ = std::make_unique<ClusterAllocator>(std::move(clusters));
+  co_return OkStatus();
+}
+
+Status BlobStore::ClaimRecoveredBlob(const BlobMetadata& metadata,
+                                     std::span<const uint32_t> chain) {
+  for (const ExtentRun& run : metadata.extents) {
+    Status claimed = clusters_->MarkUsed({run.physical, run.count});
+    if (!claimed.ok()) {
+      return claimed.error().WithContext(
+          absl::StrFormat("metadata page %u (blob 0x%x)", chain[0], metadata.blob_id));
+    }
+  }
+  for (uint32_t page : chain) md_space_.MarkPage(page);
+  md_space_.MarkId(chain[0]);
+  return OkStatus();
+}
+
+Task<Status> BlobStore::RecoverFromMetadataRegion() {
+  clusters_ = std::make_unique<ClusterAllocator>(super_.total_clusters);
+  clusters_->Reserve({0, MetadataClusters(super_)});
+  md_space_ = MetadataSpace(super_.md_len);
+  const uint32_t md_len = static_cast<uint32_t>(super_.md_len);
+
+  // Pass 1: read the region in large pieces, note every page with a valid CRC, and take the
+  // blobs whose chain is their root alone at once.
+  std::vector<ScannedPage> scanned(md_len);
+  std::vector<uint32_t> chained_roots;
+  for (uint64_t first = 0; first < md_len; first += kScanPages) {
+    const uint64_t count = std::min<uint64_t>(kScanPages, md_len - first);
+    CO_ASSIGN_OR_RETURN(AlignedBuffer pages, co_await ReadPages(super_.md_start + first, count));
+    for (uint64_t i = 0; i < count; ++i) {
+      const uint32_t index = static_cast<uint32_t>(first + i);
+      std::span<const std::byte> bytes = pages.span().subspan(i * kPageSize, kPageSize);
+      Result<MetadataPage> page = ParseMetadataPage(bytes, index);
+      // A page that fails its own checks belongs to no chain: free space, or a torn write.
+      if (!page.ok()) continue;
+      const MetadataPageHeader& header = page->header;
+      scanned[index] = {true, header.blob_id, header.sync_generation, header.sequence, header.next};
+      if (!IsRootPage(header, index) || header.next != kNoPageIndex) {
+        if (IsRootPage(header, index)) chained_roots.push_back(index);
+        continue;
+      }
+      const ChainPage root{index, bytes};
+      CO_ASSIGN_OR_RETURN(BlobMetadata metadata,
+                          ParseChain(std::span<const ChainPage>(&root, 1), super_.total_clusters));
+      const uint32_t chain[] = {index};
+      CO_RETURN_IF_ERROR(ClaimRecoveredBlob(metadata, chain));
+    }
+  }
+
+  // Pass 2: follow the longer chains through the headers noted, then read and parse them.
+  for (uint32_t root : chained_roots) {
+    std::vector<uint32_t> chain = {root};
+    for (uint32_t index = root; scanned[index].next != kNoPageIndex;) {
+      const ScannedPage& previous = scanned[index];
+      const uint32_t next = previous.next;
+      if (next >= md_len) {
+        co_return MakeError(EUCLEAN,
+                            "metadata page %u: next %u is outside the metadata region of %u pages",
+                            index, next, md_len);
+      }
+      const ScannedPage& page = scanned[next];
+      if (!page.valid) {
+        co_return MakeError(EUCLEAN,
+                            "metadata page %u: next %u names a page that is not valid (blob 0x%x)",
+                            index, next, previous.blob_id);
+      }
+      // Each page has one sequence number, so requiring it to grow by one also rules out loops.
+      if (page.blob_id != previous.blob_id || page.sync_generation != previous.sync_generation ||
+          page.sequence != previous.sequence + 1) {
+        co_return MakeError(EUCLEAN,
+                            "metadata page %u: blob_id 0x%x, sync_generation %u, sequence %u do not "
+                            "continue the chain of blob 0x%x from page %u",
+                            next, page.blob_id, page.sync_generation, page.sequence,
+                            previous.blob_id, index);
+      }
+      chain.push_back(next);
+      index = next;
+    }
+    std::vector<AlignedBuffer> buffers;
+    std::vector<ChainPage> pages;
+    buffers.reserve(chain.size());
+    for (uint32_t index : chain) {
+      CO_ASSIGN_OR_RETURN(AlignedBuffer buffer, co_await ReadPages(super_.md_start + index, 1));
+      buffers.push_back(std::move(buffer));
+      pages.push_back({index, buffers.back().span()});
+    }
+    CO_ASSIGN_OR_RETURN(BlobMetadata metadata, ParseChain(pages, super_.total_clusters));
+    CO_RETURN_IF_ERROR(ClaimRecoveredBlob(metadata, chain));
+  }
+  co_return OkStatus();
+}
+
+}  // namespace blobfs

@@ -1,0 +1,245 @@
+// BlobStore: lifecycle, blob operations and their persistence, on a malloc bdev.
+#include "blob/blob_store.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/bdev/bdev_test_util.h"
+#include "tests/blob/blob_store_test_util.h"
+
+namespace blobfs {
+namespace {
+
+using namespace bdev_test;  // the shared helpers of bdev_test_util.h
+using blob_test::StoreHarness;
+
+constexpr uint64_t kMiB = 1 << 20;
+constexpr uint32_t kCluster = 64 * 1024;
+
+class BlobStoreTest : public ::testing::Test {
+ protected:
+  BlobStoreTest() : h_(64 * kMiB) {}
+  void SetUp() override {
+    ASSERT_OK(h_.Init({.cluster_size = kCluster, .md_pages = 256, .bstype = "test"}));
+  }
+  // Unload and load again: what is on disk is all there is.
+  void Reload() {
+    ASSERT_OK(h_.Unload());
+    ASSERT_OK(h_.Load({.bstype = "test"}));
+    EXPECT_FALSE(h_.store().recovered());
+  }
+  StoreHarness h_;
+};
+
+TEST_F(BlobStoreTest, NewStoreIsEmpty) {
+  BlobStoreStats stats = h_.Stats();
+  EXPECT_EQ(stats.cluster_size, kCluster);
+  EXPECT_EQ(stats.io_unit_size, 512u);
+  EXPECT_EQ(stats.total_clusters, 64 * kMiB / kCluster);
+  EXPECT_LT(stats.free_clusters, stats.total_clusters);  // the metadata's clusters are used
+  EXPECT_EQ(stats.md_pages, 256u);
+  EXPECT_EQ(stats.md_pages_used, 0u);
+  EXPECT_EQ(stats.blobs, 0u);
+  EXPECT_TRUE(h_.Run(h_.store().ListBlobs()).empty());
+  EXPECT_EQ(h_.store().super_blob(), kNoBlobId);
+}
+
+TEST_F(BlobStoreTest, CreateWriteReadPersist) {
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 4,
+                                                .xattrs = {{"name", "alpha"}, {"x", ""}},
+                                                .internal_xattrs = {{"inode", "42"}}}));
+  const uint64_t id = blob->id();
+  EXPECT_EQ(blob->num_clusters(), 4u);
+  EXPECT_EQ(blob->size_bytes(), 4u * kCluster);
+  EXPECT_FALSE(blob->thin());
+  EXPECT_EQ(blob->extents()->allocated_clusters(), 4u);
+  std::vector<std::byte> data = Pattern(3 * kCluster, 7);
+  // Crosses cluster boundaries at both ends.
+  ASSERT_OK(h_.Write(blob, kCluster / 2, data));
+  ASSERT_ASSIGN_OR_FAIL(std::vector<std::byte> back, h_.Read(blob, kCluster / 2, data.size()));
+  EXPECT_TRUE(SameBytes(back, data));
+  ASSERT_OK(h_.Close(blob));
+
+  Reload();
+  EXPECT_EQ(h_.Run(h_.store().ListBlobs()), std::vector<uint64_t>{id});
+  ASSERT_ASSIGN_OR_FAIL(blob, h_.Open(id));
+  EXPECT_EQ(blob->num_clusters(), 4u);
+  ASSERT_ASSIGN_OR_FAIL(back, h_.Read(blob, kCluster / 2, data.size()));
+  EXPECT_TRUE(SameBytes(back, data));
+  EXPECT_EQ(h_.Run(blob->GetXattr("name")).value(), "alpha");
+  EXPECT_EQ(h_.Run(blob->GetXattr("x")).value(), "");
+  EXPECT_EQ(h_.Run(blob->GetXattr("inode", XattrKind::kInternal)).value(), "42");
+  EXPECT_EQ(ErrCode(h_.Run(blob->GetXattr("inode"))), ENOENT);
+  EXPECT_EQ(h_.Run(blob->ListXattrs()), (std::vector<std::string>{"name", "x"}));
+  EXPECT_EQ(h_.Run(blob->ListXattrs(XattrKind::kInternal)), std::vector<std::string>{"inode"});
+  ASSERT_OK(h_.Close(blob));
+}
+
+TEST_F(BlobStoreTest, OpeningAnOpenBlobReturnsTheSameObject) {
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create());
+  ASSERT_ASSIGN_OR_FAIL(Blob * again, h_.Open(blob->id()));
+  EXPECT_EQ(again, blob);
+  EXPECT_EQ(h_.Stats().open_blobs, 1u);
+  ASSERT_OK(h_.Close(blob));
+  EXPECT_EQ(h_.Stats().open_blobs, 1u);
+  ASSERT_OK(h_.Close(again));
+  EXPECT_EQ(h_.Stats().open_blobs, 0u);
+}
+
+TEST_F(BlobStoreTest, XattrsChangeAndPersist) {
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create());
+  const uint64_t id = blob->id();
+  const std::string big(65536, 'v');
+  ASSERT_OK(h_.Run(blob->SetXattr("big", big)));
+  ASSERT_OK(h_.Run(blob->SetXattr("a", "1")));
+  ASSERT_OK(h_.Run(blob->SetXattr("a", "2")));
+  ASSERT_OK(h_.Run(blob->SetXattr("gone", "soon")));
+  ASSERT_OK(h_.Run(blob->RemoveXattr("gone")));
+  EXPECT_EQ(ErrCode(h_.Run(blob->RemoveXattr("gone"))), ENOENT);
+  EXPECT_EQ(ErrCode(h_.Run(blob->SetXattr("", "v"))), EINVAL);
+  EXPECT_EQ(ErrCode(h_.Run(blob->SetXattr(std::string(256, 'n'), "v"))), EINVAL);
+  EXPECT_EQ(ErrCode(h_.Run(blob->SetXattr(std::string("a\0b", 3), "v"))), EINVAL);
+  EXPECT_EQ(ErrCode(h_.Run(blob->SetXattr("huge", std::string(65537, 'v')))), EINVAL);
+  ASSERT_OK(h_.Run(blob->SetXattr("a", "internal", XattrKind::kInternal)));
+  ASSERT_OK(h_.Close(blob));
+  const uint64_t pages_used = h_.Stats().md_pages_used;
+  EXPECT_GT(pages_used, 16u);  // 64 KiB of value take many pages
+
+  Reload();
+  EXPECT_EQ(h_.Stats().md_pages_used, pages_used);
+  ASSERT_ASSIGN_OR_FAIL(blob, h_.Open(id));
+  EXPECT_EQ(h_.Run(blob->GetXattr("big")).value(), big);
+  EXPECT_EQ(h_.Run(blob->GetXattr("a")).value(), "2");
+  EXPECT_EQ(h_.Run(blob->GetXattr("a", XattrKind::kInternal)).value(), "internal");
+  EXPECT_EQ(ErrCode(h_.Run(blob->GetXattr("gone"))), ENOENT);
+  // Shrinking the metadata frees the chain pages once the commit is durable.
+  ASSERT_OK(h_.Run(blob->RemoveXattr("big")));
+  ASSERT_OK(h_.Run(blob->Sync()));
+  EXPECT_EQ(h_.Stats().md_pages_used, 1u);
+  ASSERT_OK(h_.Close(blob));
+}
+
+TEST_F(BlobStoreTest, ResizeGrowsAndShrinks) {
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 2}));
+  const uint64_t id = blob->id();
+  const uint64_t free_before = h_.Stats().free_clusters;
+  ASSERT_OK(h_.Run(blob->Resize(10)));
+  EXPECT_EQ(blob->num_clusters(), 10u);
+  EXPECT_EQ(h_.Stats().free_clusters, free_before - 8);
+  // Sequential growth stays one run.
+  EXPECT_EQ(blob->extents()->run_count(), 1u);
+  std::vector<std::byte> data = Pattern(10 * kCluster, 3);
+  ASSERT_OK(h_.Write(blob, 0, data));
+  ASSERT_OK(h_.Run(blob->Resize(3)));
+  // Released clusters come back only once the shrink is committed.
+  EXPECT_EQ(h_.Stats().free_clusters, free_before - 8);
+  ASSERT_OK(h_.Run(blob->Sync()));
+  EXPECT_EQ(h_.Stats().free_clusters, free_before - 1);
+  EXPECT_EQ(ErrCode(h_.Read(blob, 3 * kCluster, 512)), EINVAL);
+  ASSERT_OK(h_.Close(blob));
+
+  Reload();
+  ASSERT_ASSIGN_OR_FAIL(blob, h_.Open(id));
+  EXPECT_EQ(blob->num_clusters(), 3u);
+  ASSERT_ASSIGN_OR_FAIL(std::vector<std::byte> back, h_.Read(blob, 0, 3 * kCluster));
+  EXPECT_TRUE(SameBytes(back, std::span(data).first(3 * kCluster)));
+  EXPECT_EQ(h_.Stats().free_clusters, free_before - 1);
+  ASSERT_OK(h_.Close(blob));
+}
+
+TEST_F(BlobStoreTest, DeleteIsRefusedWhileOpenAndFreesEverything) {
+  const BlobStoreStats empty = h_.Stats();
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 5, .xattrs = {{"k", "v"}}}));
+  const uint64_t id = blob->id();
+  EXPECT_EQ(ErrCode(h_.Run(h_.store().DeleteBlob(id))), EBUSY);
+  ASSERT_OK(h_.Close(blob));
+  ASSERT_OK(h_.Run(h_.store().DeleteBlob(id)));
+  EXPECT_EQ(ErrCode(h_.Open(id)), ENOENT);
+  EXPECT_EQ(ErrCode(h_.Run(h_.store().DeleteBlob(id))), ENOENT);
+  const BlobStoreStats after = h_.Stats();
+  EXPECT_EQ(after.free_clusters, empty.free_clusters);
+  EXPECT_EQ(after.md_pages_used, 0u);
+  EXPECT_EQ(after.blobs, 0u);
+  Reload();
+  EXPECT_EQ(ErrCode(h_.Open(id)), ENOENT);
+  EXPECT_EQ(h_.Stats().free_clusters, empty.free_clusters);
+}
+
+TEST_F(BlobStoreTest, ThinBlobReadsZeroesAndAllocatesOnWrite) {
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 1000, .thin = true}));
+  const uint64_t id = blob->id();
+  EXPECT_TRUE(blob->thin());
+  EXPECT_EQ(blob->extents()->allocated_clusters(), 0u);
+  ASSERT_ASSIGN_OR_FAIL(std::vector<std::byte> back, h_.Read(blob, 0, 2 * kCluster));
+  EXPECT_TRUE(AllZero(back));
+  // Dirty a cluster the store will hand out again, so stale bytes would show.
+  std::vector<std::byte> data = Pattern(4096, 9);
+  ASSERT_OK(h_.Write(blob, 500 * kCluster + 8192, data));
+  EXPECT_EQ(blob->extents()->allocated_clusters(), 1u);
+  ASSERT_ASSIGN_OR_FAIL(back, h_.Read(blob, 500 * kCluster, kCluster));
+  EXPECT_TRUE(AllZero(std::span(back).first(8192)));
+  EXPECT_TRUE(SameBytes(std::span(back).subspan(8192, 4096), data));
+  EXPECT_TRUE(AllZero(std::span(back).subspan(8192 + 4096)));
+  ASSERT_OK(h_.Close(blob));
+  Reload();
+  ASSERT_ASSIGN_OR_FAIL(blob, h_.Open(id));
+  EXPECT_EQ(blob->extents()->allocated_clusters(), 1u);
+  ASSERT_ASSIGN_OR_FAIL(back, h_.Read(blob, 500 * kCluster + 8192, 4096));
+  EXPECT_TRUE(SameBytes(back, data));
+  // Deallocate punches the cluster out again.
+  ASSERT_OK(h_.Run(blob->Deallocate(500, 1)));
+  ASSERT_ASSIGN_OR_FAIL(back, h_.Read(blob, 500 * kCluster, kCluster));
+  EXPECT_TRUE(AllZero(back));
+  ASSERT_OK(h_.Close(blob));
+}
+
+TEST_F(BlobStoreTest, SuperBlobIsRecorded) {
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create());
+  const uint64_t id = blob->id();
+  ASSERT_OK(h_.Close(blob));
+  EXPECT_EQ(ErrCode(h_.Run(h_.store().SetSuperBlob(id + 1))), ENOENT);
+  ASSERT_OK(h_.Run(h_.store().SetSuperBlob(id)));
+  h_.Crash();  // written at once, not at unload
+  ASSERT_OK(h_.Load());
+  EXPECT_EQ(h_.store().super_blob(), id);
+}
+
+TEST_F(BlobStoreTest, DirtyLoadRecoversBlobsAndMasks) {
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_ASSIGN_OR_FAIL(Blob * blob,
+                          h_.Create({.num_clusters = static_cast<uint64_t>(i % 4),
+                                     .xattrs = {{"i", std::to_string(i)},
+                                                {"pad", std::string(i * 700, 'p')}}}));
+    ids.push_back(blob->id());
+    ASSERT_OK(h_.Close(blob));
+  }
+  ASSERT_OK(h_.Run(h_.store().DeleteBlob(ids[3])));
+  ids.erase(ids.begin() + 3);
+  const BlobStoreStats before = h_.Stats();
+  h_.Crash();
+  ASSERT_OK(h_.Load());
+  EXPECT_TRUE(h_.store().recovered());
+  const BlobStoreStats after = h_.Stats();
+  EXPECT_EQ(after.free_clusters, before.free_clusters);
+  EXPECT_EQ(after.md_pages_used, before.md_pages_used);
+  EXPECT_EQ(after.blobs, before.blobs);
+  EXPECT_EQ(h_.Run(h_.store().ListBlobs()), ids);
+  for (uint64_t id : ids) {
+    ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Open(id));
+    EXPECT_TRUE(h_.Run(blob->GetXattr("i")).ok());
+    ASSERT_OK(h_.Close(blob));
+  }
+}
+
+TEST_F(BlobStoreTest, UnloadIsRefusedWhileABlobIsOpen) {
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create());
+  EXPECT_EQ(ErrCode(h_.Run(h_.store().Unload())), EBUSY);
+  ASSERT_OK(h_.Close(blob));
+  ASSERT_OK(h_.Unload());
+}
+
+}  // namespace
+}  // namespace blobfs
