@@ -13,14 +13,16 @@ namespace blobfs {
 namespace {
 
 using namespace bdev_test;  // the shared helpers of bdev_test_util.h
+using blob_test::Backing;
 using blob_test::StoreHarness;
 
 constexpr uint64_t kMiB = 1 << 20;
 constexpr uint32_t kCluster = 64 * 1024;
 
-class BlobStoreTest : public ::testing::Test {
+// Every test runs on a malloc bdev and on a uring bdev over an image file.
+class BlobStoreTest : public ::testing::TestWithParam<Backing> {
  protected:
-  BlobStoreTest() : h_(64 * kMiB) {}
+  BlobStoreTest() : h_(64 * kMiB, 512, GetParam()) {}
   void SetUp() override {
     ASSERT_OK(h_.Init({.cluster_size = kCluster, .md_pages = 256, .bstype = "test"}));
   }
@@ -33,7 +35,7 @@ class BlobStoreTest : public ::testing::Test {
   StoreHarness h_;
 };
 
-TEST_F(BlobStoreTest, NewStoreIsEmpty) {
+TEST_P(BlobStoreTest, NewStoreIsEmpty) {
   BlobStoreStats stats = h_.Stats();
   EXPECT_EQ(stats.cluster_size, kCluster);
   EXPECT_EQ(stats.io_unit_size, 512u);
@@ -46,7 +48,7 @@ TEST_F(BlobStoreTest, NewStoreIsEmpty) {
   EXPECT_EQ(h_.store().super_blob(), kNoBlobId);
 }
 
-TEST_F(BlobStoreTest, CreateWriteReadPersist) {
+TEST_P(BlobStoreTest, CreateWriteReadPersist) {
   ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 4,
                                                 .xattrs = {{"name", "alpha"}, {"x", ""}},
                                                 .internal_xattrs = {{"inode", "42"}}}));
@@ -77,7 +79,7 @@ TEST_F(BlobStoreTest, CreateWriteReadPersist) {
   ASSERT_OK(h_.Close(blob));
 }
 
-TEST_F(BlobStoreTest, OpeningAnOpenBlobReturnsTheSameObject) {
+TEST_P(BlobStoreTest, OpeningAnOpenBlobReturnsTheSameObject) {
   ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create());
   ASSERT_ASSIGN_OR_FAIL(Blob * again, h_.Open(blob->id()));
   EXPECT_EQ(again, blob);
@@ -88,7 +90,7 @@ TEST_F(BlobStoreTest, OpeningAnOpenBlobReturnsTheSameObject) {
   EXPECT_EQ(h_.Stats().open_blobs, 0u);
 }
 
-TEST_F(BlobStoreTest, XattrsChangeAndPersist) {
+TEST_P(BlobStoreTest, XattrsChangeAndPersist) {
   ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create());
   const uint64_t id = blob->id();
   const std::string big(65536, 'v');
@@ -121,7 +123,7 @@ TEST_F(BlobStoreTest, XattrsChangeAndPersist) {
   ASSERT_OK(h_.Close(blob));
 }
 
-TEST_F(BlobStoreTest, ResizeGrowsAndShrinks) {
+TEST_P(BlobStoreTest, ResizeGrowsAndShrinks) {
   ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 2}));
   const uint64_t id = blob->id();
   const uint64_t free_before = h_.Stats().free_clusters;
@@ -149,7 +151,7 @@ TEST_F(BlobStoreTest, ResizeGrowsAndShrinks) {
   ASSERT_OK(h_.Close(blob));
 }
 
-TEST_F(BlobStoreTest, DeleteIsRefusedWhileOpenAndFreesEverything) {
+TEST_P(BlobStoreTest, DeleteIsRefusedWhileOpenAndFreesEverything) {
   const BlobStoreStats empty = h_.Stats();
   ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 5, .xattrs = {{"k", "v"}}}));
   const uint64_t id = blob->id();
@@ -167,7 +169,7 @@ TEST_F(BlobStoreTest, DeleteIsRefusedWhileOpenAndFreesEverything) {
   EXPECT_EQ(h_.Stats().free_clusters, empty.free_clusters);
 }
 
-TEST_F(BlobStoreTest, ThinBlobReadsZeroesAndAllocatesOnWrite) {
+TEST_P(BlobStoreTest, ThinBlobReadsZeroesAndAllocatesOnWrite) {
   ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 1000, .thin = true}));
   const uint64_t id = blob->id();
   EXPECT_TRUE(blob->thin());
@@ -195,7 +197,7 @@ TEST_F(BlobStoreTest, ThinBlobReadsZeroesAndAllocatesOnWrite) {
   ASSERT_OK(h_.Close(blob));
 }
 
-TEST_F(BlobStoreTest, SuperBlobIsRecorded) {
+TEST_P(BlobStoreTest, SuperBlobIsRecorded) {
   ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create());
   const uint64_t id = blob->id();
   ASSERT_OK(h_.Close(blob));
@@ -206,7 +208,7 @@ TEST_F(BlobStoreTest, SuperBlobIsRecorded) {
   EXPECT_EQ(h_.store().super_blob(), id);
 }
 
-TEST_F(BlobStoreTest, DirtyLoadRecoversBlobsAndMasks) {
+TEST_P(BlobStoreTest, DirtyLoadRecoversBlobsAndMasks) {
   std::vector<uint64_t> ids;
   for (int i = 0; i < 20; ++i) {
     ASSERT_ASSIGN_OR_FAIL(Blob * blob,
@@ -234,12 +236,18 @@ TEST_F(BlobStoreTest, DirtyLoadRecoversBlobsAndMasks) {
   }
 }
 
-TEST_F(BlobStoreTest, UnloadIsRefusedWhileABlobIsOpen) {
+TEST_P(BlobStoreTest, UnloadIsRefusedWhileABlobIsOpen) {
   ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create());
   EXPECT_EQ(ErrCode(h_.Run(h_.store().Unload())), EBUSY);
   ASSERT_OK(h_.Close(blob));
   ASSERT_OK(h_.Unload());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backings, BlobStoreTest,
+                         ::testing::Values(Backing::kMalloc, Backing::kUring),
+                         [](const ::testing::TestParamInfo<Backing>& param) {
+                           return param.param == Backing::kMalloc ? "malloc" : "uring";
+                         });
 
 }  // namespace
 }  // namespace blobfs

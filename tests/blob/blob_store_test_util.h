@@ -14,19 +14,31 @@
 #include "bdev/error_bdev.h"
 #include "bdev/malloc_bdev.h"
 #include "bdev/registry.h"
+#include "bdev/uring_bdev.h"
 #include "blob/blob_store.h"
 #include "common/sync_bridge.h"
 #include "tests/bdev/bdev_test_util.h"
 
 namespace blobfs::blob_test {
 
+// The device under the store: memory, or an image file in a temporary directory.
+enum class Backing { kMalloc, kUring };
+
 class StoreHarness {
  public:
-  // A malloc bdev "base" of `size_bytes` with `block_size`-byte blocks, under error bdev "dev".
-  explicit StoreHarness(uint64_t size_bytes, uint32_t block_size = 512)
+  // A bdev "base" of `size_bytes` with `block_size`-byte blocks, under error bdev "dev".
+  explicit StoreHarness(uint64_t size_bytes, uint32_t block_size = 512,
+                        Backing backing = Backing::kMalloc)
       : reactor_(bdev_test::NewReactor()) {
-    CHECK_OK(CreateMallocBdev(registry_, "base", {.size_bytes = size_bytes,
-                                                  .block_size = block_size}));
+    if (backing == Backing::kMalloc) {
+      CHECK_OK(CreateMallocBdev(registry_, "base", {.size_bytes = size_bytes,
+                                                    .block_size = block_size}));
+    } else {
+      image_dir_ = std::make_unique<bdev_test::TempDir>();
+      CHECK_OK(CreateUringBdev(registry_, "base", {.path = image_dir_->path() + "/image",
+                                                   .block_size = block_size,
+                                                   .create_size = size_bytes}));
+    }
     auto error = CreateErrorBdev(registry_, "dev", "base");
     CHECK_OK(error);
     injector_ = GetErrorInjector(**error);
@@ -104,6 +116,7 @@ class StoreHarness {
     return OkStatus();
   }
 
+  std::unique_ptr<bdev_test::TempDir> image_dir_;
   std::unique_ptr<Reactor> reactor_;
   BdevRegistry registry_;
   ErrorInjector* injector_ = nullptr;
