@@ -22,7 +22,7 @@ struct LayoutRequest {
   uint32_t block_size = 0;
   uint32_t cluster_size = 0;
   uint64_t md_pages = 0;  // 0: the default (blob_store.h, BlobStoreInitOptions::md_pages).
-  std::string_view bstype;
+  std::string_view bstype{};
 };
 
 Result<SuperBlock> PlanLayout(const LayoutRequest& request);

@@ -141,6 +141,26 @@ TEST(ExtentMapTest, RemoveFromInAHole) {
   EXPECT_THAT(Runs(map), ElementsAre(Extent{0, 100, 10}));
 }
 
+TEST(ExtentMapTest, RemovePunchesHolesInsideAndAcrossRuns) {
+  ExtentMap map;
+  MustInsert(map, 0, 100, 10);
+  MustInsert(map, 20, 200, 10);
+  // Inside one run: it splits in two.
+  EXPECT_THAT(map.Remove(3, 2), ElementsAre(ClusterRun{103, 2}));
+  EXPECT_THAT(Runs(map), ElementsAre(Extent{0, 100, 3}, Extent{5, 105, 5}, Extent{20, 200, 10}));
+  // Across a hole and into the next run.
+  EXPECT_THAT(map.Remove(8, 15), ElementsAre(ClusterRun{108, 2}, ClusterRun{200, 3}));
+  EXPECT_THAT(Runs(map), ElementsAre(Extent{0, 100, 3}, Extent{5, 105, 3}, Extent{23, 203, 7}));
+  EXPECT_EQ(map.allocated_clusters(), 13u);
+  // Only holes: nothing.
+  EXPECT_THAT(map.Remove(10, 10), IsEmpty());
+  // To the end of the address space.
+  EXPECT_THAT(map.Remove(0, UINT64_MAX),
+              ElementsAre(ClusterRun{100, 3}, ClusterRun{105, 3}, ClusterRun{203, 7}));
+  EXPECT_TRUE(map.empty());
+  EXPECT_EQ(map.allocated_clusters(), 0u);
+}
+
 TEST(ExtentMapTest, NextMappedAndNextUnmapped) {
   ExtentMap map;
   MustInsert(map, 10, 100, 5);
@@ -214,6 +234,20 @@ TEST(ExtentMapTest, MatchesAPerClusterReferenceUnderRandomOperations) {
         for (uint64_t c = run.start; c < run.end(); ++c) released.push_back(c);
       }
       ASSERT_EQ(released, expected) << "RemoveFrom(" << from << ")";
+    } else if (random() % 12 == 0) {
+      const uint64_t from = random() % (kLogicalSpace + 10);
+      const uint64_t count = 1 + random() % 40;
+      std::vector<uint64_t> expected;
+      for (auto it = reference.lower_bound(from); it != reference.end() && it->first < from + count;) {
+        expected.push_back(it->second);
+        it = reference.erase(it);
+      }
+      std::vector<uint64_t> released;
+      for (const ClusterRun& run : map.Remove(from, count)) {
+        ASSERT_GT(run.count, 0u);
+        for (uint64_t c = run.start; c < run.end(); ++c) released.push_back(c);
+      }
+      ASSERT_EQ(released, expected) << "Remove(" << from << ", " << count << ")";
     } else {
       const uint64_t logical = random() % kLogicalSpace;
       const uint64_t count = 1 + random() % 12;
