@@ -236,6 +236,78 @@ TEST_P(BlobStoreTest, DirtyLoadRecoversBlobsAndMasks) {
   }
 }
 
+TEST_P(BlobStoreTest, ReadOnlyBlobsRefuseChangesDurably) {
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 1}));
+  const uint64_t id = blob->id();
+  std::vector<std::byte> data = Pattern(4096, 1);
+  ASSERT_OK(h_.Write(blob, 0, data));
+  ASSERT_OK(h_.Run(blob->SetReadOnly()));
+  EXPECT_TRUE(blob->read_only());
+  EXPECT_EQ(ErrCode(h_.Write(blob, 0, data)), EROFS);
+  EXPECT_EQ(ErrCode(h_.Run(blob->WriteZeroes(h_.channel(), 0, 4096))), EROFS);
+  EXPECT_EQ(ErrCode(h_.Run(blob->SetXattr("k", "v"))), EROFS);
+  EXPECT_EQ(ErrCode(h_.Run(blob->Resize(2))), EROFS);
+  ASSERT_OK(h_.Close(blob));
+  Reload();
+  ASSERT_ASSIGN_OR_FAIL(blob, h_.Open(id));
+  EXPECT_TRUE(blob->read_only());
+  EXPECT_EQ(ErrCode(h_.Write(blob, 0, data)), EROFS);
+  ASSERT_ASSIGN_OR_FAIL(std::vector<std::byte> back, h_.Read(blob, 0, 4096));
+  EXPECT_TRUE(SameBytes(back, data));
+  ASSERT_OK(h_.Close(blob));
+  // A read-only blob can still be deleted.
+  ASSERT_OK(h_.Run(h_.store().DeleteBlob(id)));
+}
+
+TEST_P(BlobStoreTest, VectoredIoWriteZeroesAndUnmapAcrossClusters) {
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 3}));
+  std::vector<std::byte> a = Pattern(kCluster - 512, 1), b = Pattern(kCluster + 1024, 2);
+  const iovec iov[] = {{a.data(), a.size()}, {b.data(), b.size()}};
+  ASSERT_OK(h_.Run(blob->Writev(h_.channel(), 512, iov)));
+  std::vector<std::byte> x(kCluster), y(kCluster + 512);
+  const iovec read_iov[] = {{x.data(), x.size()}, {y.data(), y.size()}};
+  ASSERT_OK(h_.Run(blob->Readv(h_.channel(), 0, read_iov)));
+  EXPECT_TRUE(AllZero(std::span(x).first(512)));
+  EXPECT_TRUE(SameBytes(std::span(x).subspan(512), a));
+  EXPECT_TRUE(SameBytes(std::span(y).first(kCluster + 512), std::span(b).first(kCluster + 512)));
+  // Zero a range that straddles the boundary between clusters 0 and 1.
+  ASSERT_OK(h_.Run(blob->WriteZeroes(h_.channel(), kCluster - 1024, 2048)));
+  ASSERT_ASSIGN_OR_FAIL(std::vector<std::byte> back, h_.Read(blob, kCluster - 1024, 2048));
+  EXPECT_TRUE(AllZero(back));
+  ASSERT_ASSIGN_OR_FAIL(back, h_.Read(blob, kCluster + 1024, 512));
+  EXPECT_TRUE(SameBytes(back, std::span(b).subspan(1024, 512)));  // b starts at kCluster
+  EXPECT_OK(h_.Run(blob->Unmap(h_.channel(), 0, 3 * kCluster)));
+  EXPECT_EQ(blob->extents()->allocated_clusters(), 3u);  // unmap keeps the allocation
+  // Misaligned or out-of-range requests are refused whole.
+  EXPECT_EQ(ErrCode(h_.Read(blob, 100, 512)), EINVAL);
+  EXPECT_EQ(ErrCode(h_.Read(blob, 0, 100)), EINVAL);
+  EXPECT_EQ(ErrCode(h_.Read(blob, 3 * kCluster - 512, 1024)), EINVAL);
+  EXPECT_EQ(ErrCode(h_.Run(blob->WriteZeroes(h_.channel(), 3 * kCluster, 512))), EINVAL);
+  ASSERT_OK(h_.Close(blob));
+}
+
+TEST_P(BlobStoreTest, CommitOfSeveralBlobsIsOneTransaction) {
+  std::vector<Blob*> blobs;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.xattrs = {{"i", std::to_string(i)}}}));
+    blobs.push_back(blob);
+  }
+  ASSERT_OK(h_.Run(blobs[2]->SetXattr("big", std::string(10000, 'b'))));  // a chain of 3 pages
+  h_.injector().StartRecording();
+  ASSERT_OK(h_.Run(h_.store().Commit(blobs)));
+  std::vector<WriteLogEntry> log = h_.injector().TakeWriteLog();
+  h_.injector().StopRecording();
+  // Two chain pages, a flush, three roots, a flush.
+  ASSERT_EQ(log.size(), 7u);
+  EXPECT_EQ(log[2].type, IoType::kFlush);
+  for (int i : {0, 1, 3, 4, 5}) EXPECT_EQ(log[i].type, IoType::kWrite) << i;
+  EXPECT_EQ(log[6].type, IoType::kFlush);
+  // Nothing is pending any more: closing writes nothing.
+  h_.injector().StartRecording();
+  for (Blob* blob : blobs) ASSERT_OK(h_.Close(blob));
+  EXPECT_TRUE(h_.injector().TakeWriteLog().empty());
+}
+
 TEST_P(BlobStoreTest, UnloadIsRefusedWhileABlobIsOpen) {
   ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create());
   EXPECT_EQ(ErrCode(h_.Run(h_.store().Unload())), EBUSY);
