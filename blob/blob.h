@@ -92,7 +92,7 @@ class Blob {
   Task<Status> SetReadOnly();
   // Commits this blob's pending changes (BlobStore::Commit of this blob alone).
   Task<Status> Sync();
-  // True while changes are in memory only.
+  // True while changes are in memory only. On the metadata reactor only.
   bool dirty() const { return version_ != committed_version_; }
 
   Task<Status> Read(BlobChannel& channel, uint64_t offset, std::span<std::byte> buffer);

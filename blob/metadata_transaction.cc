@@ -35,12 +35,14 @@ Task<Status> MetadataTransaction::Commit(BdevChannel& channel) {
   releases_.clear();
   std::vector<Unmap> unmaps = std::move(unmaps_);
   unmaps_.clear();
-  const bool has_commit_points = std::any_of(writes_.begin(), writes_.end(), [](const auto& w) {
-    return w.second.order == Order::kCommitPoint;
-  });
+  auto has = [this](Order order) {
+    return std::any_of(writes_.begin(), writes_.end(),
+                       [order](const auto& w) { return w.second.order == order; });
+  };
+  const bool needs_barrier = has(Order::kBeforeCommitPoint) && has(Order::kCommitPoint);
   Status status = co_await WritePages(channel, Order::kBeforeCommitPoint);
   // The pages a commit point references must be durable before it is (a no-op without a cache).
-  if (status.ok() && has_commit_points) status = co_await channel.Flush();
+  if (status.ok() && needs_barrier) status = co_await channel.Flush();
   if (status.ok()) status = co_await WritePages(channel, Order::kCommitPoint);
   if (status.ok() && !writes_.empty()) status = co_await channel.Flush();
   writes_.clear();

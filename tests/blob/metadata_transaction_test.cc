@@ -94,6 +94,30 @@ TEST_F(MetadataTransactionTest, ALaterWriteOfTheSamePageReplacesTheEarlierOne) {
   EXPECT_EQ(log[1].type, IoType::kFlush);
 }
 
+TEST_F(MetadataTransactionTest, ACommitPointAloneNeedsOneFlush) {
+  MetadataTransaction transaction;
+  transaction.AddPageWrite(6, PageFilledWith(0x06), Order::kCommitPoint);
+  ASSERT_OK(Commit(transaction));
+  std::vector<WriteLogEntry> log = injector_->TakeWriteLog();
+  ASSERT_EQ(log.size(), 2u);  // nothing to order it after: the write and the final flush
+  EXPECT_EQ(log[0].type, IoType::kWrite);
+  EXPECT_EQ(log[1].type, IoType::kFlush);
+}
+
+TEST_F(MetadataTransactionTest, MultiPageWritesAndUnmapsBeforeReleases) {
+  MetadataTransaction transaction;
+  AlignedBuffer pages(3 * kPageSize, kPageSize);
+  std::memset(pages.data(), 0x5a, pages.size());
+  transaction.AddPageWrite(10, std::move(pages), Order::kBeforeCommitPoint);
+  transaction.AddPageWrite(1, PageFilledWith(0x01), Order::kCommitPoint);
+  transaction.UnmapAfterCommit(64 * kPageSize, 8 * kPageSize);
+  size_t log_size_at_release = 0;
+  transaction.AfterCommit([&] { log_size_at_release = injector_->TakeWriteLog().size(); });
+  ASSERT_OK(Commit(transaction));
+  // The three-page write, a flush, the commit point, a flush, then the unmap; then the release.
+  EXPECT_EQ(log_size_at_release, 5u);
+}
+
 TEST_F(MetadataTransactionTest, AFailedCommitRunsNoReleaseAndStopsBeforeTheCommitPoint) {
   injector_->AddRule({.io_types = IoTypeBit(IoType::kWrite),
                       .offset = 4 * kPageSize,
