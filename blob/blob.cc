@@ -30,7 +30,12 @@ Blob::Blob(BlobStore& store, const BlobMetadata& metadata, ExtentMap extents,
   extents_.store(std::make_shared<const ExtentMap>(std::move(extents)));
 }
 
-uint64_t Blob::size_bytes() const { return num_clusters() * store_->cluster_size(); }
+uint64_t Blob::size_bytes() const {
+  const uint64_t clusters = num_clusters();
+  const uint64_t cluster_size = store_->cluster_size();
+  // A (thin) blob may claim more clusters than bytes can count: it ends at 2^64 - 1 then.
+  return clusters > UINT64_MAX / cluster_size ? UINT64_MAX : clusters * cluster_size;
+}
 
 BlobMetadata Blob::Snapshot() const {
   BlobMetadata metadata;

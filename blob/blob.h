@@ -72,7 +72,7 @@ class Blob {
   bool thin() const { return (invalid_flags_ & kInvalidFlagThin) != 0; }
   bool read_only() const { return data_read_only_.load(std::memory_order_acquire); }
   uint64_t num_clusters() const { return num_clusters_.load(std::memory_order_acquire); }
-  // num_clusters() × the cluster size.
+  // num_clusters() × the cluster size (2^64 - 1 when that does not fit).
   uint64_t size_bytes() const;
   // The extent map as of now: an immutable snapshot (for SEEK_DATA/SEEK_HOLE, inspection).
   std::shared_ptr<const ExtentMap> extents() const { return extents_.load(); }

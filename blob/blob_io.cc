@@ -74,7 +74,9 @@ Task<Status> Blob::SubmitData(BdevChannel& channel, const ExtentMap& map, DataOp
       pieces.push_back(SubmitPiece(channel, op, device_offset, piece, piece_iov));
     } else {
       std::optional<uint64_t> next = map.NextMapped(cluster);
-      const uint64_t hole_end = next.has_value() ? *next * cluster_size : UINT64_MAX;
+      const uint64_t hole_end = next.has_value() && *next <= UINT64_MAX / cluster_size
+                                    ? *next * cluster_size
+                                    : UINT64_MAX;
       piece = std::min(length - done, hole_end - position);
       CHECK(op != DataOp::kWrite) << "a write reached an unmapped cluster";
       if (op == DataOp::kRead) {
