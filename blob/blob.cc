@@ -98,7 +98,7 @@ Task<Status> Blob::DoResize(uint64_t num_clusters) {
   if (num_clusters > current) {
     if (!thin()) {
       if (num_clusters - current > clusters.total_clusters()) {
-        co_return MakeError(ENOSPC, "resize blob 0x%x to %u clusters: the store has %u", id_,
+        co_return MakeError(ENOSPC, "resize blob 0x%x to %u clusters: the store has %u in all", id_,
                             num_clusters, clusters.total_clusters());
       }
       // Continue the last run when the clusters after it are free.

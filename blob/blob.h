@@ -9,7 +9,9 @@
 //    most 65536 bytes (EINVAL otherwise); user and internal attributes are separate namespaces.
 //    A blob with read-only metadata (md_ro, or a read-only store) refuses changes with EROFS.
 //  - Resize grows by allocating clusters (thin blobs allocate nothing; ENOSPC with nothing
-//    allocated when the store is short) and shrinks by unmapping the tail; the released clusters
+//    allocated when the store is short; what the new clusters of a blob that is not thin hold
+//    is what the device's unmap of them left: use thin blobs where that matters) and shrinks by
+//    unmapping the tail; the released clusters
 //    return to the store after the next commit. I/O racing with a shrink of the same range is the
 //    caller's race to avoid.
 //  - Data I/O: byte offsets and lengths that are multiples of the store's io unit, inside the
@@ -18,7 +20,8 @@
 //    zeroes. A write into unallocated clusters allocates them on the metadata reactor: concurrent
 //    writers of the same cluster get one allocation and all their data lands in it; the parts of
 //    a new cluster the write does not cover are zeroed before anyone can read it. New clusters
-//    are durable once the data is flushed and the blob synced. Writes to a read-only blob fail
+//    are durable once the blob is synced; that commit flushes the data before the metadata that
+//    maps it. Overwrites of mapped clusters are durable after BlobChannel::Flush. Writes to a read-only blob fail
 //    with EROFS.
 //  - The fast path takes no lock: it reads an immutable snapshot of the extent map, which the
 //    metadata reactor replaces (copy on write) when the map changes.
@@ -70,7 +73,16 @@ class Blob {
   uint64_t id() const { return id_; }
   BlobStore& store() { return *store_; }
   bool thin() const { return (invalid_flags_ & kInvalidFlagThin) != 0; }
+  // True when the blob's data cannot be written: its own flags say so, or the store is read-only.
   bool read_only() const { return data_read_only_.load(std::memory_order_acquire); }
+  // The three flag words as stored (FORMAT.md, FLAGS), whatever the store's mode. On the
+  // metadata reactor.
+  struct Flags {
+    uint64_t invalid = 0;
+    uint64_t data_ro = 0;
+    uint64_t md_ro = 0;
+  };
+  Flags flags() const { return {invalid_flags_, data_ro_flags_, md_ro_flags_}; }
   uint64_t num_clusters() const { return num_clusters_.load(std::memory_order_acquire); }
   // num_clusters() × the cluster size (2^64 - 1 when that does not fit).
   uint64_t size_bytes() const;
@@ -164,6 +176,9 @@ class Blob {
   uint64_t version_ = 0;
   uint64_t committed_version_ = 0;
   std::vector<ClusterRun> released_clusters_;  // Given up, awaiting a commit.
+  // Clusters were mapped by writes since the last commit: their data must be durable before the
+  // commit that makes them reachable.
+  bool mapped_since_commit_ = false;
   // Pages of chains whose commit failed: free once a later commit of this blob succeeds.
   std::vector<uint32_t> released_pages_;
   // Logical clusters a thin write is allocating, with the event set when it is done.

@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "bdev/bdev.h"
+#include "common/error.h"
+#include "common/task.h"
 
 namespace blobfs {
 
@@ -14,6 +16,9 @@ class BlobChannel {
  public:
   explicit BlobChannel(std::unique_ptr<BdevChannel> device) : device_(std::move(device)) {}
   BdevChannel& device() { return *device_; }
+  // Makes the data writes completed through any channel of the store durable (a bdev flush).
+  // Metadata commits flush on their own; this is for overwrites of allocated clusters.
+  Task<Status> Flush() { return device_->Flush(); }
 
  private:
   std::unique_ptr<BdevChannel> device_;

@@ -243,6 +243,7 @@ Task<Result<bool>> BlobStore::WriteAllocating(Blob& blob, uint64_t offset,
   }
   if (published) {
     blob.PublishExtents(std::move(current));
+    blob.mapped_since_commit_ = true;
     blob.MarkDirty();
   }
   for (const Piece& hole : holes) {

@@ -22,7 +22,7 @@ Task<Result<Blob*>> BlobStore::DoCreateBlob(BlobCreateOptions options) {
     }
   }
   if (options.num_clusters > clusters_->total_clusters() && !options.thin) {
-    co_return MakeError(ENOSPC, "create blob: %u clusters asked for, the store has %u",
+    co_return MakeError(ENOSPC, "create blob: %u clusters asked for, the store has %u in all",
                         options.num_clusters, clusters_->total_clusters());
   }
   CO_ASSIGN_OR_RETURN(uint32_t root, md_space_.ClaimRoot());
@@ -226,6 +226,7 @@ Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs) {
     uint64_t version;
     std::vector<uint32_t> chain;
     std::vector<ClusterRun> released;
+    bool mapped;  // Clusters were mapped by writes since the previous commit.
   };
   std::vector<Prepared> prepared;
   MetadataTransaction transaction;
@@ -254,8 +255,10 @@ Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs) {
                                i == 0 ? MetadataTransaction::Order::kCommitPoint
                                       : MetadataTransaction::Order::kBeforeCommitPoint);
     }
+    if (blob->mapped_since_commit_) transaction.RequireBarrier();
     prepared.push_back({blob, blob->version_, std::move(chain),
-                        std::exchange(blob->released_clusters_, {})});
+                        std::exchange(blob->released_clusters_, {}), blob->mapped_since_commit_});
+    blob->mapped_since_commit_ = false;
   }
   if (!status.ok()) {
     // Nothing was written: give back what this commit claimed.
@@ -263,6 +266,7 @@ Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs) {
       for (size_t i = 1; i < p.chain.size(); ++i) md_space_.ReleasePage(p.chain[i]);
       p.blob->released_clusters_.insert(p.blob->released_clusters_.end(), p.released.begin(),
                                         p.released.end());
+      p.blob->mapped_since_commit_ |= p.mapped;
     }
   } else if (!prepared.empty()) {
     const uint64_t cluster_size = super_.cluster_size;
@@ -288,6 +292,7 @@ Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs) {
         blob.released_pages_.insert(blob.released_pages_.end(), p.chain.begin() + 1, p.chain.end());
         blob.released_clusters_.insert(blob.released_clusters_.end(), p.released.begin(),
                                        p.released.end());
+        blob.mapped_since_commit_ |= p.mapped;
       }
     }
   }

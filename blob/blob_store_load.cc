@@ -1,7 +1,6 @@
 // BlobStore::Load: the super block checks, the clean path (masks) and the dirty path (a scan of the
 // metadata region that rebuilds the masks), as FORMAT.md "Loading" describes.
 #include <algorithm>
-#include <cstring>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -18,11 +17,6 @@ namespace {
 
 // Pages the dirty load reads at once.
 constexpr uint64_t kScanPages = 256;
-
-std::string_view BstypeText(const std::array<uint8_t, 16>& bstype) {
-  const char* text = reinterpret_cast<const char*>(bstype.data());
-  return std::string_view(text, strnlen(text, bstype.size()));
-}
 
 // What the dirty load keeps of each valid page while it scans.
 struct ScannedPage {
@@ -50,7 +44,7 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoLoad(std::unique_ptr<BdevD
   CO_ASSIGN_OR_RETURN(store->super_, SuperBlock::Decode(page.span()));
   SuperBlock& super = store->super_;
 
-  const std::string_view found = BstypeText(super.bstype);
+  const std::string_view found = super.bstype_text();
   if (!options.bstype.empty() && options.bstype != found) {
     co_return MakeError(EMEDIUMTYPE, "blob store load: the store's bstype is '%s', not '%s'", found,
                         options.bstype);

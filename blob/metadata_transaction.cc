@@ -39,7 +39,9 @@ Task<Status> MetadataTransaction::Commit(BdevChannel& channel) {
     return std::any_of(writes_.begin(), writes_.end(),
                        [order](const auto& w) { return w.second.order == order; });
   };
-  const bool needs_barrier = has(Order::kBeforeCommitPoint) && has(Order::kCommitPoint);
+  const bool needs_barrier =
+      (barrier_required_ || has(Order::kBeforeCommitPoint)) && has(Order::kCommitPoint);
+  barrier_required_ = false;
   Status status = co_await WritePages(channel, Order::kBeforeCommitPoint);
   // The pages a commit point references must be durable before it is (a no-op without a cache).
   if (status.ok() && needs_barrier) status = co_await channel.Flush();

@@ -51,6 +51,10 @@ class MetadataTransaction {
   // Unmaps device bytes [offset, offset + length) after a successful commit, before the releases.
   void UnmapAfterCommit(uint64_t offset, uint64_t length);
 
+  // Flush before the commit points even when no page of this transaction precedes them: data the
+  // commit points make reachable (clusters newly mapped) must be durable first.
+  void RequireBarrier() { barrier_required_ = true; }
+
   // Runs after a successful commit, in the order added.
   void AfterCommit(absl::AnyInvocable<void() &&> release);
 
@@ -74,6 +78,7 @@ class MetadataTransaction {
     uint64_t length;
   };
   std::vector<Unmap> unmaps_;
+  bool barrier_required_ = false;
   std::vector<absl::AnyInvocable<void() &&>> releases_;
 };
 

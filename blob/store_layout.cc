@@ -1,7 +1,6 @@
 #include "blob/store_layout.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "blob/format/mask.h"
 #include "blob/format/page.h"
@@ -72,7 +71,7 @@ Result<SuperBlock> PlanLayout(const LayoutRequest& request) {
                      "of %u bytes",
                      request.device_bytes, next_page, request.cluster_size);
   }
-  std::memcpy(super.bstype.data(), request.bstype.data(), request.bstype.size());
+  std::copy(request.bstype.begin(), request.bstype.end(), super.bstype.begin());
   super.uuid = Uuid::Random();
   RETURN_IF_ERROR(super.Validate());
   return super;

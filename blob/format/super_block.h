@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "blob/format/blob_id.h"
 #include "common/error.h"
@@ -57,6 +58,14 @@ struct SuperBlock {
   uint64_t mount_count = 0;
 
   bool clean() const { return (state & kStateClean) != 0; }
+
+  // bstype up to its first zero byte (raw bytes, not escaped).
+  std::string_view bstype_text() const {
+    const char* text = reinterpret_cast<const char*>(bstype.data());
+    size_t length = 0;
+    while (length < bstype.size() && text[length] != '\0') ++length;
+    return std::string_view(text, length);
+  }
 
   // True when ro_compat_features has a bit this build does not know.
   bool read_only_required() const { return (ro_compat_features & ~kKnownRoCompatFeatures) != 0; }

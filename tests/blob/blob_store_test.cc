@@ -308,6 +308,23 @@ TEST_P(BlobStoreTest, CommitOfSeveralBlobsIsOneTransaction) {
   EXPECT_TRUE(h_.injector().TakeWriteLog().empty());
 }
 
+TEST_P(BlobStoreTest, ACommitMappingNewClustersFlushesTheirDataFirst) {
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 8, .thin = true}));
+  ASSERT_OK(h_.Run(blob->Sync()));
+  h_.injector().StartRecording();
+  ASSERT_OK(h_.Write(blob, 2 * kCluster, Pattern(4096, 5)));
+  ASSERT_OK(h_.Run(blob->Sync()));
+  std::vector<WriteLogEntry> log = h_.injector().TakeWriteLog();
+  h_.injector().StopRecording();
+  // Zeroing and data for the new cluster, a flush, then the root, a flush.
+  ASSERT_GE(log.size(), 4u);
+  EXPECT_EQ(log[log.size() - 3].type, IoType::kFlush);
+  EXPECT_EQ(log[log.size() - 2].type, IoType::kWrite);
+  EXPECT_EQ(log.back().type, IoType::kFlush);
+  for (size_t i = 0; i + 3 < log.size(); ++i) EXPECT_NE(log[i].type, IoType::kFlush) << i;
+  ASSERT_OK(h_.Close(blob));
+}
+
 TEST_P(BlobStoreTest, UnloadIsRefusedWhileABlobIsOpen) {
   ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create());
   EXPECT_EQ(ErrCode(h_.Run(h_.store().Unload())), EBUSY);
