@@ -223,7 +223,8 @@ Task<Result<bool>> BlobStore::WriteAllocating(Blob& blob, uint64_t offset,
       io.push_back(md_channel_->WriteZeroes(device + (write_end - start), stop - write_end));
     }
   }
-  Status status = io.empty() ? OkStatus() : co_await WhenAll(std::move(io));
+  Status status = OkStatus();  // GCC 12 miscompiles co_await inside ?:
+  if (!io.empty()) status = co_await WhenAll(std::move(io));
   if (status.ok()) {
     status = co_await blob.SubmitData(*md_channel_, written, Blob::DataOp::kWrite, offset, length,
                                       iov);

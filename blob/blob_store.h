@@ -171,6 +171,9 @@ class BlobStore {
   // Checks that every cluster of `extents` is marked used (the masks of a clean load are trusted
   // only so far).
   Status CheckClustersClaimed(uint64_t blob_id, const std::vector<ExtentRun>& extents) const;
+  // Returns clusters a blob gave up to the allocator. Clusters already free (claimed twice on
+  // disk) are left alone and mark the store for recovery instead of failing a CHECK.
+  void ReleaseClusters(ClusterRun run);
   // Commits `transaction` through the metadata channel; a failure marks the store for recovery.
   Task<Status> CommitTransaction(MetadataTransaction& transaction);
 

@@ -8,6 +8,7 @@
 #include "blob/format/blob_id.h"
 #include "blob/format/metadata_page.h"
 #include "blob/format/page.h"
+#include "blob/store_layout.h"
 
 namespace blobfs {
 Task<Result<Blob*>> BlobStore::CreateBlob(BlobCreateOptions options) {
@@ -132,7 +133,12 @@ Task<Result<std::pair<BlobMetadata, std::vector<uint32_t>>>> BlobStore::ReadChai
 
 Status BlobStore::CheckClustersClaimed(uint64_t blob_id,
                                        const std::vector<ExtentRun>& extents) const {
+  const uint64_t md_clusters = MetadataClusters(super_);
   for (const ExtentRun& run : extents) {
+    if (run.physical < md_clusters) {
+      return MakeError(EUCLEAN, "blob 0x%x: its extents claim cluster %u of the store's metadata",
+                       blob_id, run.physical);
+    }
     if (std::optional<uint64_t> free = clusters_->used().FindFirstClear(
             run.physical, run.physical + run.count);
         free.has_value()) {
@@ -141,6 +147,17 @@ Status BlobStore::CheckClustersClaimed(uint64_t blob_id,
     }
   }
   return OkStatus();
+}
+
+void BlobStore::ReleaseClusters(ClusterRun run) {
+  if (clusters_->used().FindFirstClear(run.start, run.end()).has_value()) {
+    // Two blobs held it (masks a clean load trusted were wrong) and the other freed it first.
+    LOG(ERROR) << "blob store: clusters " << run
+               << " are freed twice; the store is left for recovery at the next load";
+    commit_failed_ = true;
+    return;
+  }
+  clusters_->Release(run);
 }
 
 Task<Status> BlobStore::CloseBlob(Blob* blob) { return OnMetadataReactor(DoCloseBlob(blob)); }
@@ -172,6 +189,8 @@ Task<Status> BlobStore::DoDeleteBlob(uint64_t blob_id) {
   Status status = co_await [](BlobStore* store, uint64_t id) -> Task<Status> {
     CO_ASSIGN_OR_RETURN(auto chain, co_await store->ReadChain(id));
     auto& [metadata, pages] = chain;
+    // Freeing clusters the masks do not hold would free another blob's.
+    CO_RETURN_IF_ERROR(store->CheckClustersClaimed(id, metadata.extents));
     MetadataTransaction transaction;
     // Zeroing the root is the commit point: from then on no load finds the blob.
     transaction.AddPageWrite(store->super_.md_start + pages[0], AlignedBuffer(kPageSize, kPageSize),
@@ -182,7 +201,7 @@ Task<Status> BlobStore::DoDeleteBlob(uint64_t blob_id) {
     }
     transaction.AfterCommit([store, metadata = std::move(metadata), pages = std::move(pages)] {
       for (const ExtentRun& run : metadata.extents) {
-        store->clusters_->Release({run.physical, run.count});
+        store->ReleaseClusters({run.physical, run.count});
       }
       store->md_space_.ReleaseId(pages[0]);
       for (uint32_t page : pages) store->md_space_.ReleasePage(page);
@@ -284,7 +303,7 @@ Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs) {
         for (size_t i = 1; i < blob.chain_.size(); ++i) md_space_.ReleasePage(blob.chain_[i]);
         for (uint32_t page : blob.released_pages_) md_space_.ReleasePage(page);
         blob.released_pages_.clear();
-        for (const ClusterRun& run : p.released) clusters_->Release(run);
+        for (const ClusterRun& run : p.released) ReleaseClusters(run);
         blob.chain_ = std::move(p.chain);
         blob.committed_version_ = p.version;
       } else {

@@ -150,9 +150,15 @@ Task<Status> BlobStore::RecoverFromMetadataRegion() {
     for (uint64_t i = 0; i < count; ++i) {
       const uint32_t index = static_cast<uint32_t>(first + i);
       std::span<const std::byte> bytes = pages.span().subspan(i * kPageSize, kPageSize);
+      // A page whose CRC fails belongs to no chain: free space, or a torn write.
+      if (!MetadataPageCrcMatches(bytes)) continue;
       Result<MetadataPage> page = ParseMetadataPage(bytes, index);
-      // A page that fails its own checks belongs to no chain: free space, or a torn write.
-      if (!page.ok()) continue;
+      if (!page.ok()) {
+        // Written whole yet malformed: corruption when it is a root (a chain page is judged by
+        // the chain that reaches it, if any does).
+        if (IsRootPage(PeekMetadataPageHeader(bytes), index)) co_return page.error();
+        continue;
+      }
       const MetadataPageHeader& header = page->header;
       scanned[index] = {true, header.blob_id, header.sync_generation, header.sequence, header.next};
       if (!IsRootPage(header, index) || header.next != kNoPageIndex) {

@@ -1,6 +1,7 @@
 #include "blob/format/metadata_page.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cerrno>
 
 #include "blob/crc32c.h"
@@ -25,6 +26,22 @@ void StoreCrc(std::span<std::byte> page) {
 
 }  // namespace
 
+bool MetadataPageCrcMatches(std::span<const std::byte> page) {
+  CHECK_EQ(page.size(), kPageSize);
+  return LoadLe32(page, kCrcOffset) == Crc32c(page.first(kCrcOffset));
+}
+
+MetadataPageHeader PeekMetadataPageHeader(std::span<const std::byte> page) {
+  CHECK_EQ(page.size(), kPageSize);
+  MetadataPageHeader header;
+  header.blob_id = LoadLe64(page, kBlobIdOffset);
+  header.sync_generation = LoadLe64(page, kSyncGenerationOffset);
+  header.sequence = LoadLe32(page, kSequenceOffset);
+  header.descriptor_bytes = LoadLe32(page, kDescriptorBytesOffset);
+  header.next = LoadLe32(page, kNextOffset);
+  return header;
+}
+
 Result<MetadataPage> ParseMetadataPage(std::span<const std::byte> page, uint32_t index) {
   CHECK_EQ(page.size(), kPageSize);
   uint32_t crc = Crc32c(page.first(kCrcOffset));
@@ -34,11 +51,7 @@ Result<MetadataPage> ParseMetadataPage(std::span<const std::byte> page, uint32_t
   }
   MetadataPage parsed;
   MetadataPageHeader& header = parsed.header;
-  header.blob_id = LoadLe64(page, kBlobIdOffset);
-  header.sync_generation = LoadLe64(page, kSyncGenerationOffset);
-  header.sequence = LoadLe32(page, kSequenceOffset);
-  header.descriptor_bytes = LoadLe32(page, kDescriptorBytesOffset);
-  header.next = LoadLe32(page, kNextOffset);
+  header = PeekMetadataPageHeader(page);
   if (header.descriptor_bytes > kDescriptorAreaSize) {
     return MakeError(EUCLEAN, "metadata page %d: descriptor_bytes %d exceeds %d", index,
                      header.descriptor_bytes, kDescriptorAreaSize);
@@ -46,9 +59,10 @@ Result<MetadataPage> ParseMetadataPage(std::span<const std::byte> page, uint32_t
   std::span<const std::byte> area = page.subspan(kDescriptorsOffset, kDescriptorAreaSize);
   parsed.descriptors = area.first(header.descriptor_bytes);
   auto tail = area.subspan(header.descriptor_bytes);
-  auto nonzero =
-      std::find_if(tail.begin(), tail.end(), [](std::byte b) { return b != std::byte{0}; });
-  if (nonzero != tail.end()) {
+  static constexpr std::byte kZeros[kDescriptorAreaSize] = {};
+  if (std::memcmp(tail.data(), kZeros, tail.size()) != 0) {
+    auto nonzero =
+        std::find_if(tail.begin(), tail.end(), [](std::byte b) { return b != std::byte{0}; });
     return MakeError(EUCLEAN,
                      "metadata page %d: byte %d of the descriptor area is not zero "
                      "(descriptor_bytes %d)",

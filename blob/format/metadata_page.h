@@ -39,6 +39,13 @@ struct MetadataPage {
       descriptors;  // The header.descriptor_bytes bytes: a view into the page.
 };
 
+// True when the page's CRC matches its bytes: it was written whole as a metadata page (whether
+// its layout is valid is ParseMetadataPage's to say).
+bool MetadataPageCrcMatches(std::span<const std::byte> page);
+
+// The header fields as they stand, unchecked.
+MetadataPageHeader PeekMetadataPageHeader(std::span<const std::byte> page);
+
 // Checks the page at `index` of the metadata region on its own (`index` only names it in errors).
 Result<MetadataPage> ParseMetadataPage(std::span<const std::byte> page, uint32_t index);
 
