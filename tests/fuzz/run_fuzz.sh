@@ -17,9 +17,12 @@ touch "$work/start"
 "$seed_generator" "$work/seeds"
 echo "seeds: $(ls "$work/seeds" | wc -l) files"
 
+# libFuzzer's default exit code for a crash is 77, which meson reads as "skipped": ask for 1.
 status=0
 "$fuzzer" -max_total_time="$seconds" -max_len=40000 -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 -artifact_prefix="$artifacts/" "$work/corpus" "$work/seeds" || status=$?
+  -error_exitcode=1 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+  "$work/corpus" "$work/seeds" || status=$?
+if ((status == 77)); then status=1; fi
 if ((status != 0)); then
   find "$artifacts" -maxdepth 1 -type f -newer "$work/start" \
     \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) |
