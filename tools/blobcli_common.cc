@@ -1,7 +1,6 @@
 // CliDevice and Printable (see blobcli_common.h).
 #include "tools/blobcli_common.h"
 
-#include <cstring>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"

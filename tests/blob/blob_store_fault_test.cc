@@ -276,7 +276,26 @@ TEST_F(BlobStoreFaultTest, LoadErrorsPropagate) {
 enum class CommitFault { kChainPageWrite, kFlushBeforeRoot, kRootWrite };
 
 class FailedCommitTest : public BlobStoreFaultTest,
-                         public ::testing::WithParamInterface<CommitFault> {};
+                         public ::testing::WithParamInterface<CommitFault> {
+ protected:
+  // Makes the next commit of the blob whose root page is `root` fail at the parameter's step.
+  void InjectFault(uint32_t root) {
+    switch (GetParam()) {
+      case CommitFault::kChainPageWrite:
+        // Every write of the region but the root's: the new chain pages.
+        FailWrites(MdRegionOffset(), MdOffset(root) - MdRegionOffset(), 1);
+        FailWrites(MdOffset(root) + kPageSize,
+                   MdRegionOffset() + MdRegionLength() - MdOffset(root) - kPageSize, 1);
+        break;
+      case CommitFault::kFlushBeforeRoot:
+        h_.injector().AddRule({.io_types = Bit(IoType::kFlush), .count = 1});
+        break;
+      case CommitFault::kRootWrite:
+        FailWrites(MdOffset(root), kPageSize, 1);
+        break;
+    }
+  }
+};
 
 TEST_P(FailedCommitTest, LeavesThePreviousStateLoadable) {
   const uint64_t id =
@@ -289,20 +308,7 @@ TEST_P(FailedCommitTest, LeavesThePreviousStateLoadable) {
   ASSERT_OK(h_.Run(blob->SetXattr("v", "new")));
   ASSERT_OK(h_.Run(blob->SetXattr("big", std::string(9000, 'n'))));
   ASSERT_OK(h_.Run(blob->Resize(5)));
-  switch (GetParam()) {
-    case CommitFault::kChainPageWrite:
-      // Every write of the region but the root's: the new chain pages.
-      FailWrites(MdRegionOffset(), MdOffset(root) - MdRegionOffset(), 1);
-      FailWrites(MdOffset(root) + kPageSize,
-                 MdRegionOffset() + MdRegionLength() - MdOffset(root) - kPageSize, 1);
-      break;
-    case CommitFault::kFlushBeforeRoot:
-      h_.injector().AddRule({.io_types = Bit(IoType::kFlush), .count = 1});
-      break;
-    case CommitFault::kRootWrite:
-      FailWrites(MdOffset(root), kPageSize, 1);
-      break;
-  }
+  InjectFault(root);
   EXPECT_EQ(ErrCode(h_.Run(blob->Sync())), EIO);
   EXPECT_GE(h_.injector().injected_failures(), 1u);
   h_.injector().ClearRules();
@@ -329,19 +335,7 @@ TEST_P(FailedCommitTest, RetrySucceedsAndNothingLeaks) {
   ASSERT_OK(h_.Run(blob->SetXattr("v", "new")));
   ASSERT_OK(h_.Run(blob->SetXattr("big", std::string(9000, 'n'))));
   ASSERT_OK(h_.Run(blob->Resize(1)));
-  switch (GetParam()) {
-    case CommitFault::kChainPageWrite:
-      FailWrites(MdRegionOffset(), MdOffset(root) - MdRegionOffset(), 1);
-      FailWrites(MdOffset(root) + kPageSize,
-                 MdRegionOffset() + MdRegionLength() - MdOffset(root) - kPageSize, 1);
-      break;
-    case CommitFault::kFlushBeforeRoot:
-      h_.injector().AddRule({.io_types = Bit(IoType::kFlush), .count = 1});
-      break;
-    case CommitFault::kRootWrite:
-      FailWrites(MdOffset(root), kPageSize, 1);
-      break;
-  }
+  InjectFault(root);
   EXPECT_EQ(ErrCode(h_.Run(blob->Sync())), EIO);
   h_.injector().ClearRules();
   ASSERT_OK(h_.Run(blob->Sync()));
