@@ -14,7 +14,7 @@ cd "$root"
 
 packages=(
   build-essential meson ninja-build pkg-config python3
-  liburing-dev libabsl-dev libgflags-dev libgoogle-glog-dev libgtest-dev libgmock-dev libisal-dev
+  liburing-dev libabsl-dev libgflags-dev libgoogle-glog-dev libgtest-dev libgmock-dev libisal-dev libxxhash-dev
   clang libclang-rt-14-dev
 )
 
