@@ -12,6 +12,7 @@
 #include <deque>
 
 #include "common/reactor.h"
+#include "common/task.h"
 
 namespace blobfs {
 
@@ -45,6 +46,26 @@ class AsyncSemaphore {
 
   // The unit is owned by the caller once the co_await returns.
   Awaiter Acquire() { return Awaiter(*this); }
+
+  // One unit, released when the Hold is destroyed: `auto hold = co_await semaphore.Lock();`.
+  class Hold {
+   public:
+    explicit Hold(AsyncSemaphore& semaphore) : semaphore_(&semaphore) {}
+    Hold(Hold&& other) noexcept : semaphore_(other.semaphore_) { other.semaphore_ = nullptr; }
+    Hold& operator=(Hold&&) = delete;
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    ~Hold() {
+      if (semaphore_ != nullptr) semaphore_->Release();
+    }
+
+   private:
+    AsyncSemaphore* semaphore_;
+  };
+  Task<Hold> Lock() {
+    co_await Acquire();
+    co_return Hold(*this);
+  }
 
   void Release() {
     if (waiters_.empty()) {

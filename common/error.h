@@ -10,6 +10,7 @@
 #ifndef BLOBFS_COMMON_ERROR_H_
 #define BLOBFS_COMMON_ERROR_H_
 
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -70,6 +71,8 @@ class [[nodiscard]] Result {
     CHECK(ok()) << "value() of a failed Result: " << error().ToString();
     return std::get<0>(std::move(state_));
   }
+  // The error alone (or success), dropping the value.
+  Result<void> status() const;
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
@@ -114,6 +117,20 @@ class [[nodiscard]] Result<void> {
 using Status = Result<void>;
 
 inline Status OkStatus() { return Status(); }
+
+template <typename T>
+Status Result<T>::status() const {
+  if (ok()) return Status();
+  return error();
+}
+
+// For logs: the error's text, or "OK".
+inline std::ostream& operator<<(std::ostream& out, const Error& error) {
+  return out << error.ToString();
+}
+inline std::ostream& operator<<(std::ostream& out, const Status& status) {
+  return status.ok() ? out << "OK" : out << status.error();
+}
 
 }  // namespace blobfs
 

@@ -1,0 +1,194 @@
+// BlobFileSystem: the FileSystem of blobfs (filesystem.h states the contract). This header is the
+// implementation's shared state; the calls are spread by topic over filesystem_*.cc files:
+//   filesystem_mount.cc      mkfs, mount, unmount, orphan reclaim
+//   filesystem_inodes.cc     the inode table (load, create, evict, reclaim), attributes out
+//   filesystem_commit.cc     group commit, fsync/syncfs durability
+//   filesystem_namespace.cc  lookup, create, link, unlink, rename...
+//   filesystem_attrs.cc      getattr, setattr, access, readlink, xattrs, statfs
+//   filesystem_files.cc      open, read, write, fsync, fallocate, lseek, copy_file_range
+//   filesystem_dirs.cc       opendir, readdir(plus), fsyncdir
+#ifndef BLOBFS_BLOBFS_BLOB_FILE_SYSTEM_H_
+#define BLOBFS_BLOBFS_BLOB_FILE_SYSTEM_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "blob/blob_store.h"
+#include "blobfs/buffer_cache.h"
+#include "blobfs/filesystem.h"
+#include "blobfs/format/fs_super.h"
+#include "blobfs/inode.h"
+#include "common/async_semaphore.h"
+#include "common/reactor.h"
+
+namespace blobfs {
+
+class BlobFileSystem final : public FileSystem {
+ public:
+  // Hard links one inode may have (as ext4).
+  static constexpr uint32_t kLinkMax = 65000;
+  static constexpr size_t kNameMax = 255;
+  static constexpr size_t kSymlinkMax = 4095;  // PATH_MAX without its NUL.
+  static constexpr std::string_view kSymlinkXattr = "l";
+
+  BlobFileSystem(std::unique_ptr<BlobStore> store, MountOptions options);
+  ~BlobFileSystem() override;
+
+  Task<Status> Unmount() override;
+  uint64_t root_ino() const override { return super_.root_ino; }
+  Reactor& reactor() override { return reactor_; }
+  bool read_only() const override { return options_.read_only; }
+
+  Task<Result<InodeAttr>> Lookup(const Credentials& caller, uint64_t parent,
+                                 std::string_view name) override;
+  Task<void> Forget(uint64_t ino, uint64_t count) override;
+  Task<Result<InodeAttr>> GetAttr(uint64_t ino) override;
+  Task<Result<InodeAttr>> SetAttr(const Credentials& caller, uint64_t ino, SetAttrRequest request,
+                                  std::optional<uint64_t> handle) override;
+  Task<Status> Access(const Credentials& caller, uint64_t ino, int mask) override;
+  Task<Result<std::string>> ReadLink(uint64_t ino) override;
+  Task<Result<InodeAttr>> MkNod(const Credentials& caller, uint64_t parent, std::string_view name,
+                                uint32_t mode, uint64_t rdev) override;
+  Task<Result<InodeAttr>> MkDir(const Credentials& caller, uint64_t parent, std::string_view name,
+                                uint32_t mode) override;
+  Task<Result<InodeAttr>> Symlink(const Credentials& caller, uint64_t parent,
+                                  std::string_view name, std::string_view target) override;
+  Task<Result<InodeAttr>> Link(const Credentials& caller, uint64_t ino, uint64_t new_parent,
+                               std::string_view new_name) override;
+  Task<Status> Unlink(const Credentials& caller, uint64_t parent, std::string_view name) override;
+  Task<Status> RmDir(const Credentials& caller, uint64_t parent, std::string_view name) override;
+  Task<Status> Rename(const Credentials& caller, uint64_t parent, std::string_view name,
+                      uint64_t new_parent, std::string_view new_name, uint32_t flags) override;
+  Task<Result<Created>> Create(const Credentials& caller, uint64_t parent, std::string_view name,
+                               uint32_t mode, int flags) override;
+  Task<Result<Created>> TmpFile(const Credentials& caller, uint64_t parent, uint32_t mode,
+                                int flags) override;
+  Task<Result<uint64_t>> Open(const Credentials& caller, uint64_t ino, int flags) override;
+  Task<Status> Release(uint64_t handle) override;
+  Task<Result<size_t>> Read(uint64_t handle, uint64_t offset,
+                            std::span<const iovec> buffers) override;
+  Task<Result<size_t>> Write(const Credentials& caller, uint64_t handle, uint64_t offset,
+                             std::span<const iovec> buffers) override;
+  Task<Status> Flush(uint64_t handle) override;
+  Task<Status> Fsync(uint64_t handle, bool datasync) override;
+  Task<Status> Fallocate(uint64_t handle, int mode, uint64_t offset, uint64_t length) override;
+  Task<Result<uint64_t>> Lseek(uint64_t handle, uint64_t offset, int whence) override;
+  Task<Result<size_t>> CopyFileRange(const Credentials& caller, uint64_t handle_in,
+                                     uint64_t offset_in, uint64_t handle_out, uint64_t offset_out,
+                                     uint64_t length) override;
+  Task<Result<uint64_t>> OpenDir(const Credentials& caller, uint64_t ino) override;
+  Task<Status> ReadDir(uint64_t handle, uint64_t cookie, DirEmitter emit) override;
+  Task<Status> ReadDirPlus(uint64_t handle, uint64_t cookie, DirPlusEmitter emit) override;
+  Task<Status> ReleaseDir(uint64_t handle) override;
+  Task<Status> FsyncDir(uint64_t handle, bool datasync) override;
+  Task<Status> SetXattr(const Credentials& caller, uint64_t ino, std::string_view name,
+                        std::string_view value, int flags) override;
+  Task<Result<std::string>> GetXattr(const Credentials& caller, uint64_t ino,
+                                     std::string_view name) override;
+  Task<Result<std::vector<std::string>>> ListXattr(const Credentials& caller,
+                                                   uint64_t ino) override;
+  Task<Status> RemoveXattr(const Credentials& caller, uint64_t ino,
+                           std::string_view name) override;
+  Task<Result<FsStats>> StatFs() override;
+  Task<Status> SyncFs() override;
+
+  // Mount's steps after construction (filesystem_mount.cc).
+  Task<Status> Start();
+
+ private:
+  struct Handle {
+    Inode* inode = nullptr;  // Kept alive by the inode's `opens`.
+    int flags = 0;
+    bool directory = false;
+    // Write-back failure to report at Flush/Fsync.
+    Status pending_error;
+  };
+
+  // --- inode table (filesystem_inodes.cc)
+  // The inode `ino`, loaded if needed. ESTALE for a number that is no inode of this filesystem.
+  Task<Result<InodeRef>> GetInode(uint64_t ino);
+  // A new inode (its blob created, record set, not yet linked anywhere) with one pin.
+  Task<Result<InodeRef>> NewInode(const Credentials& caller, const Inode& parent, uint32_t mode,
+                                  uint64_t rdev, std::string_view symlink_target);
+  // Deletes a new inode's blob after a failure before it was linked.
+  Task<void> DiscardNewInode(InodeRef inode);
+  Task<Result<DirTree*>> DirOf(Inode& dir);
+  Task<Result<FileData*>> DataOf(Inode& file);
+  InodeAttr AttrOf(const Inode& inode) const;
+  // Queues the inode's blob for deletion once it has no links, lookups or opens.
+  void MaybeReclaim(Inode& inode);
+  // Deletes the blobs queued by MaybeReclaim whose unlink is committed (the committer calls it).
+  Task<Status> ReclaimQueued(std::vector<uint64_t> inos);
+  // Closes unreferenced clean inodes while the table is over its cap.
+  Task<void> EvictIdle();
+  Task<Status> AddOrphan(Inode& inode);
+  Task<Status> RemoveOrphan(uint64_t ino);
+  uint64_t NextGeneration();
+
+  // --- commit (filesystem_commit.cc)
+  // Marks the record changed and queues the inode for the next commit.
+  void MarkDirty(Inode& inode);
+  // Queues the inode (its directory blocks or file data changed) for the next commit.
+  void Queue(Inode& inode);
+  // Returns once everything changed before the call is committed and the device flushed.
+  Task<Status> CommitNow();
+  Task<Status> CommitOnce();
+  Task<void> CommitLoop();
+
+  // --- helpers shared by the calls
+  Status CheckWritable() const;
+  Result<Handle*> FileHandle(uint64_t handle);
+  Result<Handle*> DirHandle(uint64_t handle);
+  uint64_t AddHandle(Inode& inode, int flags, bool directory);
+  // Resolves `name` in `dir` for a namespace change: `dir` must be a live directory the caller
+  // may write and search.
+  Task<Result<InodeRef>> GetDirForChange(const Credentials& caller, uint64_t ino);
+  // Adds a new entry `name` -> `child` to `dir` and stamps the times of a link.
+  Task<Status> LinkEntry(Inode& dir, std::string_view name, Inode& child);
+  Task<Result<InodeAttr>> MakeNode(const Credentials& caller, uint64_t parent,
+                                   std::string_view name, uint32_t mode, uint64_t rdev,
+                                   std::string_view symlink_target);
+  // Drops one link of `child` (its entry already removed) and reclaims it if that was the last.
+  Task<Status> DropLink(Inode& child);
+  // EINVAL when `dir` is `ancestor` or lies below it.
+  Task<Status> CheckNotBelow(uint64_t dir, uint64_t ancestor);
+  Task<Status> DoRename(const Credentials& caller, uint64_t parent, std::string_view name,
+                        uint64_t new_parent, std::string_view new_name, uint32_t flags);
+  Task<Status> Truncate(Inode& inode, uint64_t size);
+  Task<Status> ListDir(uint64_t handle, uint64_t cookie, DirPlusEmitter* plus, DirEmitter* plain);
+
+  std::unique_ptr<BlobStore> store_;
+  Reactor& reactor_;
+  MountOptions options_;
+  std::unique_ptr<BlobChannel> channel_;
+  std::unique_ptr<BufferCache> cache_;
+  FsSuper super_;
+  Blob* super_blob_ = nullptr;
+  uint64_t generation_counter_ = 0;
+
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Inode>> inodes_;
+  InodeRef root_;
+  InodeRef orphans_;
+  absl::flat_hash_map<uint64_t, Handle> handles_;
+  uint64_t next_handle_ = 1;
+
+  // Namespace and attribute changes, one at a time (and the committer's snapshot).
+  AsyncSemaphore ns_lock_{1};
+  // Commits, one at a time.
+  AsyncSemaphore commit_lock_{1};
+  std::vector<Inode*> queue_;           // Inodes with changes for the next commit.
+  std::vector<uint64_t> reclaim_queue_;  // Inodes to delete after the next commit.
+  uint64_t change_seq_ = 0;             // Bumped by every change.
+  uint64_t committed_seq_ = 0;          // Changes up to here are durable.
+  bool commit_loop_running_ = false;
+  Status commit_error_;                 // The last background commit's failure.
+  bool unmounted_ = false;
+};
+
+}  // namespace blobfs
+
+#endif  // BLOBFS_BLOBFS_BLOB_FILE_SYSTEM_H_

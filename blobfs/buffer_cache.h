@@ -1,0 +1,83 @@
+// BufferCache: the file-data buffers of a mounted blobfs, shared by all files under one memory
+// cap, and the space reservation that keeps write-back from running out of clusters.
+//
+// Contract:
+//  - A buffer is buffer_size bytes of one file at a buffer-aligned offset, with a valid and a
+//    dirty bit per block (block_size, the filesystem block). Buffers are owned here; files find
+//    theirs through their own index (FileData) and tell the cache when they use one (Touch).
+//  - Allocate may evict clean buffers, least recently used first, to stay under the capacity;
+//    dirty buffers are never evicted — over_capacity() tells writers to write back.
+//  - Reservation: a file reserves each cluster it will have to allocate at write-back when it
+//    first dirties a block in it, and releases it once written (or discarded). Reserve refuses
+//    (false) what the store's free clusters, less what is reserved, cannot hold, so ENOSPC is
+//    reported by write(2), not lost at write-back.
+//  - One reactor (the filesystem's).
+#ifndef BLOBFS_BLOBFS_BUFFER_CACHE_H_
+#define BLOBFS_BLOBFS_BUFFER_CACHE_H_
+
+#include <cstdint>
+#include <functional>
+#include <list>
+
+#include "blob/blob_store.h"
+#include "common/aligned_buffer.h"
+#include "common/task.h"
+
+namespace blobfs {
+
+struct BufferCacheOptions {
+  uint64_t capacity_bytes = uint64_t{256} << 20;
+  uint32_t buffer_size = 64 << 10;
+  // Reads ahead grow to this many bytes on sequential reads.
+  uint32_t readahead_max = 1 << 20;
+};
+
+class BufferCache {
+ public:
+  struct Buffer {
+    void* owner = nullptr;
+    uint64_t index = 0;  // Offset / buffer_size.
+    AlignedBuffer data;
+    uint32_t valid = 0;  // Bit b: block b holds the file's bytes.
+    uint32_t dirty = 0;  // Bit b: block b differs from the blob.
+    uint32_t pins = 0;   // In use by a call that awaits: not evicted.
+    // Called when the cache evicts this (clean) buffer, so the owner forgets it.
+    std::function<void()> on_evict{};
+  };
+  using Handle = std::list<Buffer>::iterator;
+
+  BufferCache(BlobStore& store, BufferCacheOptions options);
+
+  const BufferCacheOptions& options() const { return options_; }
+  uint32_t block_size() const { return block_size_; }
+  uint32_t blocks_per_buffer() const { return options_.buffer_size / block_size_; }
+  uint64_t cluster_size() const { return store_.cluster_size(); }
+
+  // A new, empty buffer (no valid blocks) for `owner`'s buffer `index`.
+  Handle Allocate(void* owner, uint64_t index, std::function<void()> on_evict);
+  void Touch(Handle buffer) { buffers_.splice(buffers_.begin(), buffers_, buffer); }
+  void Free(Handle buffer);
+  bool over_capacity() const { return bytes_ > options_.capacity_bytes; }
+  uint64_t bytes() const { return bytes_; }
+
+  // Reads the store's free clusters (before a batch of Reserve calls).
+  Task<void> RefreshFreeSpace();
+  bool Reserve(uint64_t bytes);
+  void Unreserve(uint64_t bytes);
+  uint64_t reserved_bytes() const { return reserved_; }
+
+ private:
+  void EvictClean();
+
+  BlobStore& store_;
+  const BufferCacheOptions options_;
+  const uint32_t block_size_;
+  std::list<Buffer> buffers_;  // Most recently used first.
+  uint64_t bytes_ = 0;
+  uint64_t free_bytes_ = 0;
+  uint64_t reserved_ = 0;
+};
+
+}  // namespace blobfs
+
+#endif  // BLOBFS_BLOBFS_BUFFER_CACHE_H_

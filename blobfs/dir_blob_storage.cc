@@ -1,0 +1,98 @@
+#include "blobfs/dir_blob_storage.h"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace blobfs {
+
+DirBlobStorage::DirBlobStorage(Blob& blob, BlobChannel& channel, uint32_t block_size)
+    : blob_(blob), channel_(channel), block_size_(block_size) {}
+
+Task<Status> DirBlobStorage::ReadBlock(uint64_t index, std::span<std::byte> out) {
+  CHECK_EQ(out.size(), block_size_);
+  for (const std::map<uint64_t, Block>* blocks : {&dirty_, &writing_}) {
+    if (auto it = blocks->find(index); it != blocks->end()) {
+      std::memcpy(out.data(), it->second->data(), block_size_);
+      co_return Status();
+    }
+  }
+  uint64_t offset = index * block_size_;
+  if (released_.contains(index) || offset >= blob_.size_bytes()) {
+    std::memset(out.data(), 0, out.size());
+    co_return Status();
+  }
+  co_return co_await blob_.Read(channel_, offset, out);
+}
+
+Task<Status> DirBlobStorage::WriteBlock(uint64_t index, std::span<const std::byte> data) {
+  CHECK_EQ(data.size(), block_size_);
+  auto block = std::make_shared<AlignedBuffer>(block_size_, 4096);
+  std::memcpy(block->data(), data.data(), block_size_);
+  dirty_[index] = std::move(block);
+  released_.erase(index);
+  co_return Status();
+}
+
+Task<Status> DirBlobStorage::ReleaseBlock(uint64_t index) {
+  dirty_.erase(index);
+  released_.insert(index);
+  co_return Status();
+}
+
+Task<Status> DirBlobStorage::WriteBack() {
+  CHECK(writing_.empty()) << "one WriteBack at a time";
+  writing_.swap(dirty_);
+  std::set<uint64_t> released;
+  released.swap(released_);
+  Status status;
+  if (!writing_.empty()) {
+    uint64_t cluster_size = blob_.store().cluster_size();
+    uint64_t end = (writing_.rbegin()->first + 1) * block_size_;
+    uint64_t clusters = (end + cluster_size - 1) / cluster_size;
+    if (clusters > blob_.num_clusters()) status = co_await blob_.Resize(clusters);
+  }
+  // Contiguous runs of blocks go out as one vectored write each.
+  std::vector<Block> run;
+  uint64_t run_first = 0;
+  for (auto it = writing_.begin(); status.ok() && it != writing_.end(); ++it) {
+    if (!run.empty() && it->first != run_first + run.size()) {
+      status = co_await WriteRun(run_first, run);
+      run.clear();
+    }
+    if (run.empty()) run_first = it->first;
+    run.push_back(it->second);
+  }
+  if (status.ok() && !run.empty()) status = co_await WriteRun(run_first, run);
+
+  bool one_block_clusters = blob_.store().cluster_size() == block_size_;
+  for (auto it = released.begin(); status.ok() && it != released.end(); ++it) {
+    uint64_t offset = *it * block_size_;
+    if (offset >= blob_.size_bytes() || released_.contains(*it) || dirty_.contains(*it)) continue;
+    if (one_block_clusters) {
+      status = co_await blob_.Deallocate(*it, 1);
+    } else {
+      status = co_await blob_.WriteZeroes(channel_, offset, block_size_);
+    }
+  }
+  if (!status.ok()) {
+    // Keep what did not reach the blob for the next attempt; newer versions win.
+    for (auto& [index, block] : writing_) dirty_.try_emplace(index, std::move(block));
+    for (uint64_t index : released) {
+      if (!dirty_.contains(index)) released_.insert(index);
+    }
+  }
+  writing_.clear();
+  co_return status;
+}
+
+Task<Status> DirBlobStorage::WriteRun(uint64_t first, std::span<const Block> blocks) {
+  std::vector<iovec> iov;
+  iov.reserve(blocks.size());
+  for (const Block& block : blocks) iov.push_back({block->data(), block_size_});
+  co_return co_await blob_.Writev(channel_, first * block_size_, iov);
+}
+
+}  // namespace blobfs

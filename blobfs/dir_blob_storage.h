@@ -1,0 +1,57 @@
+// DirBlobStorage: the blocks of one directory index (DirTree) kept in the directory's thin blob,
+// block i at byte i × block_size.
+//
+// Contract:
+//  - Writes land in memory (dirty blocks) and reach the blob only in WriteBack, which the
+//    filesystem's commit calls; reads see the newest version (dirty, then being written back, then
+//    the blob). Blocks past the blob's end, never written, or released read as zeroes.
+//  - WriteBack grows the blob to hold the highest block, writes the dirty blocks in contiguous
+//    runs, and gives released blocks' clusters back when a cluster holds exactly one block
+//    (otherwise it zeroes them). On failure the blocks stay dirty for the next attempt.
+//  - One reactor (the filesystem's); WriteBack may overlap reads and writes of the tree.
+#ifndef BLOBFS_BLOBFS_DIR_BLOB_STORAGE_H_
+#define BLOBFS_BLOBFS_DIR_BLOB_STORAGE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+
+#include "blob/blob.h"
+#include "blob/blob_store.h"
+#include "blob/blob_channel.h"
+#include "blobfs/dir_storage.h"
+#include "common/aligned_buffer.h"
+#include "common/error.h"
+#include "common/task.h"
+
+namespace blobfs {
+
+class DirBlobStorage : public DirStorage {
+ public:
+  DirBlobStorage(Blob& blob, BlobChannel& channel, uint32_t block_size);
+
+  uint32_t block_size() const override { return block_size_; }
+  Task<Status> ReadBlock(uint64_t index, std::span<std::byte> out) override;
+  Task<Status> WriteBlock(uint64_t index, std::span<const std::byte> data) override;
+  Task<Status> ReleaseBlock(uint64_t index) override;
+
+  bool dirty() const { return !dirty_.empty() || !released_.empty(); }
+  Task<Status> WriteBack();
+
+ private:
+  using Block = std::shared_ptr<AlignedBuffer>;
+  Task<Status> WriteRun(uint64_t first, std::span<const Block> blocks);
+
+  Blob& blob_;
+  BlobChannel& channel_;
+  const uint32_t block_size_;
+  std::map<uint64_t, Block> dirty_;
+  std::map<uint64_t, Block> writing_;  // Taken from dirty_ by a WriteBack in progress.
+  std::set<uint64_t> released_;
+};
+
+}  // namespace blobfs
+
+#endif  // BLOBFS_BLOBFS_DIR_BLOB_STORAGE_H_
