@@ -39,6 +39,7 @@ class BlobFileSystem final : public FileSystem {
   ~BlobFileSystem() override;
 
   Task<Status> Unmount() override;
+  Task<void> Abandon() override;
   uint64_t root_ino() const override { return super_.root_ino; }
   Reactor& reactor() override { return reactor_; }
   bool read_only() const override { return options_.read_only; }

@@ -61,10 +61,10 @@ struct InodeAttr {
   uint64_t blocks = 0;  // 512-byte units allocated, as st_blocks.
   uint32_t block_size = 0;
   uint32_t flags = 0;
-  Timestamp atime;
-  Timestamp mtime;
-  Timestamp ctime;
-  Timestamp btime;
+  Timestamp atime{};
+  Timestamp mtime{};
+  Timestamp ctime{};
+  Timestamp btime{};
 };
 
 // What SetAttr changes: the bits of `valid` say which fields count.
@@ -86,9 +86,9 @@ struct SetAttrRequest {
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint64_t size = 0;
-  Timestamp atime;
-  Timestamp mtime;
-  Timestamp ctime;
+  Timestamp atime{};
+  Timestamp mtime{};
+  Timestamp ctime{};
 };
 
 // One entry of ReadDir: `cookie` is where a later ReadDir resumes to continue after it.
@@ -139,6 +139,10 @@ class FileSystem {
   // Writes everything back, commits, releases every handle and inode, and unloads the store
   // cleanly. Nothing else may be called afterwards.
   virtual Task<Status> Unmount() = 0;
+  // Drops the mount as a crash would: the commit in flight (if any) finishes, nothing more is
+  // written, and the store is released without unloading (its next Load takes the dirty path).
+  // Nothing else may be called afterwards.
+  virtual Task<void> Abandon() = 0;
 
   virtual uint64_t root_ino() const = 0;
   virtual Reactor& reactor() = 0;

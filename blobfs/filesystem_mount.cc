@@ -187,4 +187,19 @@ Task<Status> BlobFileSystem::Unmount() {
   co_return status;
 }
 
+Task<void> BlobFileSystem::Abandon() {
+  CHECK(!unmounted_) << "unmounted twice";
+  unmounted_ = true;
+  while (commit_loop_running_) co_await reactor_.Sleep(std::chrono::milliseconds(1));
+  // The commit lock is free once no commit runs (a CommitNow may still hold it).
+  auto hold = co_await commit_lock_.Lock();
+  handles_.clear();
+  root_ = InodeRef();
+  orphans_ = InodeRef();
+  inodes_.clear();
+  cache_.reset();
+  channel_.reset();
+  store_.reset();
+}
+
 }  // namespace blobfs

@@ -38,9 +38,9 @@ struct InodeRecord {
   uint64_t generation = 0;
   // A directory's parent inode (the root's is itself); 0 for other types.
   uint64_t parent = 0;
-  Timestamp atime;
-  Timestamp mtime;
-  Timestamp ctime;
+  Timestamp atime{};
+  Timestamp mtime{};
+  Timestamp ctime{};
   Timestamp btime;  // Birth time.
 
   uint32_t type() const { return mode & S_IFMT; }
