@@ -116,12 +116,18 @@ Task<Result<InodeAttr>> BlobFileSystem::MkNod(const Credentials& caller, uint64_
     co_return MakeError(EINVAL, "mknod of a %s", S_ISDIR(mode) ? "directory" : "symlink");
   }
   if ((mode & S_IFMT) == 0) mode |= S_IFREG;
-  co_return co_await MakeNode(caller, parent, name, mode, rdev, "");
+  // Named arguments: GCC 12 miscompiles temporaries inside a co_await expression.
+  const std::string_view no_target;
+  Result<InodeAttr> made = co_await MakeNode(caller, parent, name, mode, rdev, no_target);
+  co_return made;
 }
 
 Task<Result<InodeAttr>> BlobFileSystem::MkDir(const Credentials& caller, uint64_t parent,
                                               std::string_view name, uint32_t mode) {
-  co_return co_await MakeNode(caller, parent, name, S_IFDIR | (mode & 07777), 0, "");
+  const uint32_t dir_mode = S_IFDIR | (mode & 07777);
+  const std::string_view no_target;
+  Result<InodeAttr> made = co_await MakeNode(caller, parent, name, dir_mode, 0, no_target);
+  co_return made;
 }
 
 Task<Result<InodeAttr>> BlobFileSystem::Symlink(const Credentials& caller, uint64_t parent,
@@ -131,7 +137,9 @@ Task<Result<InodeAttr>> BlobFileSystem::Symlink(const Credentials& caller, uint6
     co_return MakeError(ENAMETOOLONG, "symlink target of %d bytes (at most %d)", target.size(),
                         kSymlinkMax);
   }
-  co_return co_await MakeNode(caller, parent, name, S_IFLNK | 0777, 0, target);
+  const uint32_t link_mode = S_IFLNK | 0777;
+  Result<InodeAttr> made = co_await MakeNode(caller, parent, name, link_mode, 0, target);
+  co_return made;
 }
 
 Task<Result<InodeAttr>> BlobFileSystem::Link(const Credentials& caller, uint64_t ino,
@@ -392,7 +400,9 @@ Task<Result<FileSystem::Created>> BlobFileSystem::Create(const Credentials& call
     } else {
       if (dir->record.nlink == 0) co_return MakeError(ENOENT, "directory 0x%x was removed", parent);
       CO_RETURN_IF_ERROR(CheckAccess(dir->record, caller, W_OK));
-      CO_ASSIGN_OR_RETURN(file, co_await NewInode(caller, *dir, S_IFREG | (mode & 07777), 0, ""));
+      const uint32_t file_mode = S_IFREG | (mode & 07777);
+      const std::string_view no_target;
+      CO_ASSIGN_OR_RETURN(file, co_await NewInode(caller, *dir, file_mode, 0, no_target));
       Status linked = co_await LinkEntry(*dir, name, *file);
       if (!linked.ok()) {
         co_await DiscardNewInode(std::move(file));
@@ -417,8 +427,9 @@ Task<Result<FileSystem::Created>> BlobFileSystem::TmpFile(const Credentials& cal
   CO_RETURN_IF_ERROR(CheckWritable());
   auto hold = co_await ns_lock_.Lock();
   CO_ASSIGN_OR_RETURN(InodeRef dir, co_await GetDirForChange(caller, parent));
-  CO_ASSIGN_OR_RETURN(InodeRef file,
-                      co_await NewInode(caller, *dir, S_IFREG | (mode & 07777), 0, ""));
+  const uint32_t file_mode = S_IFREG | (mode & 07777);
+  const std::string_view no_target;
+  CO_ASSIGN_OR_RETURN(InodeRef file, co_await NewInode(caller, *dir, file_mode, 0, no_target));
   file->record.nlink = 0;
   file->linkable_while_unlinked = (flags & O_EXCL) == 0;
   MarkDirty(*file);

@@ -103,13 +103,13 @@ Task<Status> SmallFiles(Env& env) {
   int64_t start = MonotonicNanos();
   for (uint64_t i = 0; i < FLAGS_files; ++i) {
     if (i % FLAGS_files_per_dir == 0) {
-      CO_ASSIGN_OR_RETURN(InodeAttr dir, co_await fs->MkDir(root, fs->root_ino(),
-                                                            absl::StrFormat("d%d", dirs.size()),
-                                                            0755));
+      std::string dir_name = absl::StrFormat("d%d", dirs.size());
+      CO_ASSIGN_OR_RETURN(InodeAttr dir, co_await fs->MkDir(root, fs->root_ino(), dir_name, 0755));
       dirs.push_back(dir.ino);
     }
+    std::string name = absl::StrFormat("f%d", i);
     CO_ASSIGN_OR_RETURN(FileSystem::Created file,
-                        co_await fs->Create(root, dirs.back(), absl::StrFormat("f%d", i), 0644,
+                        co_await fs->Create(root, dirs.back(), name, 0644,
                                             O_WRONLY | O_CREAT | O_EXCL));
     if (!content.empty()) {
       CO_RETURN_IF_ERROR(
@@ -129,10 +129,10 @@ Task<Status> SmallFiles(Env& env) {
   start = MonotonicNanos();
   for (uint64_t i = 0; i < FLAGS_files; ++i) {
     uint64_t dir_index = i / FLAGS_files_per_dir;
-    CO_ASSIGN_OR_RETURN(InodeAttr dir, co_await fs->Lookup(root, fs->root_ino(),
-                                                           absl::StrFormat("d%d", dir_index)));
-    CO_ASSIGN_OR_RETURN(InodeAttr file,
-                        co_await fs->Lookup(root, dir.ino, absl::StrFormat("f%d", i)));
+    std::string dir_name = absl::StrFormat("d%d", dir_index);
+    std::string name = absl::StrFormat("f%d", i);
+    CO_ASSIGN_OR_RETURN(InodeAttr dir, co_await fs->Lookup(root, fs->root_ino(), dir_name));
+    CO_ASSIGN_OR_RETURN(InodeAttr file, co_await fs->Lookup(root, dir.ino, name));
     if (file.size != FLAGS_file_size) {
       co_return MakeError(EIO, "f%d has %d bytes after remount, not %d", i, file.size,
                           FLAGS_file_size);
@@ -143,8 +143,8 @@ Task<Status> SmallFiles(Env& env) {
   Figure("lookup after remount (cold)", FLAGS_files / Seconds(start), "files/s");
   start = MonotonicNanos();
   for (uint64_t i = 0; i < FLAGS_files; ++i) {
-    CO_RETURN_IF_ERROR(co_await fs->Unlink(root, dirs[i / FLAGS_files_per_dir],
-                                           absl::StrFormat("f%d", i)));
+    std::string name = absl::StrFormat("f%d", i);
+    CO_RETURN_IF_ERROR(co_await fs->Unlink(root, dirs[i / FLAGS_files_per_dir], name));
   }
   CO_RETURN_IF_ERROR(co_await fs->SyncFs());
   Figure("unlink", FLAGS_files / Seconds(start), "files/s");
@@ -156,8 +156,9 @@ Task<Status> SmallFiles(Env& env) {
 Task<Status> BigFile(Env& env, uint64_t bytes) {
   CO_ASSIGN_OR_RETURN(std::unique_ptr<FileSystem> fs, co_await FormatAndMount(env));
   Credentials root;
+  const std::string big_name = "big";
   CO_ASSIGN_OR_RETURN(FileSystem::Created file,
-                      co_await fs->Create(root, fs->root_ino(), "big", 0644, O_RDWR | O_CREAT));
+                      co_await fs->Create(root, fs->root_ino(), big_name, 0644, O_RDWR | O_CREAT));
   std::vector<char> chunk(1 << 20, 'b');
   iovec iov{chunk.data(), chunk.size()};
   int64_t start = MonotonicNanos();
@@ -196,23 +197,23 @@ Task<Status> BigFile(Env& env, uint64_t bytes) {
 Task<Status> BigDir(Env& env) {
   CO_ASSIGN_OR_RETURN(std::unique_ptr<FileSystem> fs, co_await FormatAndMount(env));
   Credentials root;
-  CO_ASSIGN_OR_RETURN(InodeAttr dir, co_await fs->MkDir(root, fs->root_ino(), "big", 0755));
+  const std::string big_name = "big";
+  CO_ASSIGN_OR_RETURN(InodeAttr dir, co_await fs->MkDir(root, fs->root_ino(), big_name, 0755));
   int64_t start = MonotonicNanos();
   for (uint64_t i = 0; i < FLAGS_entries; ++i) {
-    CO_ASSIGN_OR_RETURN(InodeAttr node, co_await fs->MkNod(root, dir.ino,
-                                                           absl::StrFormat("entry-%d", i),
-                                                           S_IFIFO | 0644, 0));
+    std::string name = absl::StrFormat("entry-%d", i);
+    CO_ASSIGN_OR_RETURN(InodeAttr node, co_await fs->MkNod(root, dir.ino, name, S_IFIFO | 0644, 0));
     co_await fs->Forget(node.ino, 1);
   }
   CO_RETURN_IF_ERROR(co_await fs->SyncFs());
   Figure(absl::StrFormat("mknod into one directory (%d)", FLAGS_entries),
          FLAGS_entries / Seconds(start), "entries/s");
   CO_ASSIGN_OR_RETURN(fs, co_await Remount(env, std::move(fs)));
-  CO_ASSIGN_OR_RETURN(dir, co_await fs->Lookup(root, fs->root_ino(), "big"));
+  CO_ASSIGN_OR_RETURN(dir, co_await fs->Lookup(root, fs->root_ino(), big_name));
   start = MonotonicNanos();
   for (uint64_t i = 0; i < FLAGS_entries; ++i) {
-    CO_ASSIGN_OR_RETURN(InodeAttr node,
-                        co_await fs->Lookup(root, dir.ino, absl::StrFormat("entry-%d", i)));
+    std::string name = absl::StrFormat("entry-%d", i);
+    CO_ASSIGN_OR_RETURN(InodeAttr node, co_await fs->Lookup(root, dir.ino, name));
     co_await fs->Forget(node.ino, 1);
   }
   Figure("lookup in the big directory (cold)", FLAGS_entries / Seconds(start), "lookups/s");
@@ -239,7 +240,8 @@ Task<Status> BigDir(Env& env) {
   }
   start = MonotonicNanos();
   for (uint64_t i = 0; i < FLAGS_entries; ++i) {
-    CO_RETURN_IF_ERROR(co_await fs->Unlink(root, dir.ino, absl::StrFormat("entry-%d", i)));
+    std::string name = absl::StrFormat("entry-%d", i);
+    CO_RETURN_IF_ERROR(co_await fs->Unlink(root, dir.ino, name));
   }
   CO_RETURN_IF_ERROR(co_await fs->SyncFs());
   Figure("unlink from the big directory", FLAGS_entries / Seconds(start), "entries/s");
