@@ -107,6 +107,8 @@ Task<Status> BlobFileSystem::CommitOnce() {
     co_return status;
   }
   committed_seq_ = std::max(committed_seq_, target);
+  // What an earlier commit failed to write was kept queued and is written now.
+  commit_error_ = Status();
   batch.clear();
   if (!reclaims.empty()) status = co_await ReclaimQueued(std::move(reclaims));
   co_await EvictIdle();
