@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/bdev/bdev_test_util.h"
 #include "tests/blobfs/fs_harness.h"
@@ -328,6 +329,56 @@ TEST_P(FsTest, TimestampsAndOwnershipRules) {
   EXPECT_EQ(ErrCode(Run(fs_->Unlink(other, dir.ino, "g"))), EPERM);
   EXPECT_EQ(ErrCode(Run(fs_->MkDir(other, root(), "nope", 0755))), EACCES);
   ASSERT_OK(Run(fs_->Unlink(user, dir.ino, "g")));
+}
+
+TEST_P(FsTest, ReadDirPlusCountsLookupsAndForgetReleasesThem) {
+  ASSERT_ASSIGN_OR_FAIL(auto start, Run(fs_->StatFs()));
+  ASSERT_ASSIGN_OR_FAIL(auto dir, Run(fs_->MkDir(root_caller_, root(), "d", 0755)));
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_ASSIGN_OR_FAIL(auto node, Run(fs_->MkNod(root_caller_, dir.ino, absl::StrCat("n", i),
+                                                    S_IFREG | 0644, 0)));
+    Run(fs_->Forget(node.ino, 1));  // MkNod's own reference.
+  }
+  ASSERT_ASSIGN_OR_FAIL(uint64_t handle, Run(fs_->OpenDir(root_caller_, dir.ino)));
+  std::map<uint64_t, int> referenced;
+  uint64_t cookie = 0;
+  int refused = 0;
+  while (true) {
+    int taken = 0;
+    FileSystem::DirPlusEmitter collect = [&](const DirListEntry& entry, const InodeAttr& attr) {
+      if (taken == 64) {
+        ++refused;
+        return false;  // Not taken: no reference for it.
+      }
+      EXPECT_EQ(attr.ino, entry.ino);
+      if (entry.name != "." && entry.name != "..") ++referenced[entry.ino];
+      cookie = entry.cookie;
+      ++taken;
+      return true;
+    };
+    ASSERT_OK(Run(fs_->ReadDirPlus(handle, cookie, collect)));
+    if (taken == 0) break;
+  }
+  ASSERT_OK(Run(fs_->ReleaseDir(handle)));
+  EXPECT_EQ(referenced.size(), 300u);
+  EXPECT_GT(refused, 0);
+  // Unlinked while referenced: the inodes stay until their last lookup is forgotten.
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_OK(Run(fs_->Unlink(root_caller_, dir.ino, absl::StrCat("n", i))));
+  }
+  ASSERT_OK(Run(fs_->SyncFs()));
+  for (const auto& [ino, count] : referenced) {
+    ASSERT_ASSIGN_OR_FAIL(auto attr, Run(fs_->GetAttr(ino)));
+    EXPECT_EQ(attr.nlink, 0u);
+    Run(fs_->Forget(ino, count));
+  }
+  ASSERT_OK(Run(fs_->SyncFs()));
+  for (const auto& [ino, count] : referenced) EXPECT_EQ(ErrCode(Run(fs_->GetAttr(ino))), ESTALE);
+  ASSERT_OK(Run(fs_->RmDir(root_caller_, root(), "d")));
+  Run(fs_->Forget(dir.ino, 1));
+  ASSERT_OK(Run(fs_->SyncFs()));
+  ASSERT_ASSIGN_OR_FAIL(auto end, Run(fs_->StatFs()));
+  EXPECT_EQ(end.free_inodes, start.free_inodes);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backings, FsTest, ::testing::Values(Backing::kMalloc, Backing::kUring),
