@@ -138,6 +138,9 @@ class BlobFileSystem final : public FileSystem {
   // Returns once everything changed before the call is committed and the device flushed.
   Task<Status> CommitNow();
   Task<Status> CommitOnce();
+  Task<Status> CommitGroup();
+  // Returns once no commit loop or commit runs (closing_ set: none starts).
+  Task<void> WaitForCommits();
   Task<void> CommitLoop();
 
   // --- helpers shared by the calls
@@ -186,6 +189,9 @@ class BlobFileSystem final : public FileSystem {
   uint64_t change_seq_ = 0;             // Bumped by every change.
   uint64_t committed_seq_ = 0;          // Changes up to here are durable.
   bool commit_loop_running_ = false;
+  int commits_in_flight_ = 0;
+  // Unmount or Abandon began: no commit loop starts any more.
+  bool closing_ = false;
   Status commit_error_;                 // The last background commit's failure.
   bool unmounted_ = false;
 };

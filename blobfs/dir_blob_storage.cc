@@ -7,6 +7,12 @@
 #include <vector>
 
 namespace blobfs {
+namespace {
+
+// Blocks per write request: well under the kernel's IOV_MAX of 1024 buffers.
+constexpr size_t kMaxRunBlocks = 256;
+
+}  // namespace
 
 DirBlobStorage::DirBlobStorage(Blob& blob, BlobChannel& channel, uint32_t block_size)
     : blob_(blob), channel_(channel), block_size_(block_size) {}
@@ -58,7 +64,7 @@ Task<Status> DirBlobStorage::WriteBack() {
   std::vector<Block> run;
   uint64_t run_first = 0;
   for (auto it = writing_.begin(); status.ok() && it != writing_.end(); ++it) {
-    if (!run.empty() && it->first != run_first + run.size()) {
+    if (!run.empty() && (it->first != run_first + run.size() || run.size() == kMaxRunBlocks)) {
       status = co_await WriteRun(run_first, run);
       run.clear();
     }

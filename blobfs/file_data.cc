@@ -16,8 +16,9 @@ namespace {
 
 // Sequential reads start reading ahead once this much was read in a row.
 constexpr uint64_t kReadaheadStart = 128 << 10;
-// A write-back request carries at most this much.
-constexpr uint64_t kMaxWriteRun = 4 << 20;
+// A read or write-back request carries at most this much: 256 blocks of 4 KiB, one buffer each,
+// well under the kernel's IOV_MAX of 1024 buffers.
+constexpr uint64_t kMaxWriteRun = 1 << 20;
 
 uint64_t RoundUp(uint64_t value, uint64_t unit) { return (value + unit - 1) / unit * unit; }
 

@@ -19,7 +19,7 @@ void BlobFileSystem::Queue(Inode& inode) {
     inode.queued = true;
     queue_.push_back(&inode);
   }
-  if (!commit_loop_running_ && !options_.commit_each_call && !unmounted_) {
+  if (!commit_loop_running_ && !options_.commit_each_call && !closing_) {
     commit_loop_running_ = true;
     reactor_.Spawn(CommitLoop());
   }
@@ -29,7 +29,7 @@ Task<void> BlobFileSystem::CommitLoop() {
   // Yield once so the call that queued the first change (and those right behind it) finish
   // their changes and join this commit.
   co_await Reactor::SwitchTo(reactor_);
-  while (committed_seq_ < change_seq_ && !unmounted_) {
+  while (committed_seq_ < change_seq_ && !closing_) {
     Status status = co_await CommitOnce();
     if (!status.ok()) {
       LOG(ERROR) << "blobfs commit failed: " << status;
@@ -49,6 +49,13 @@ Task<Status> BlobFileSystem::CommitNow() {
 }
 
 Task<Status> BlobFileSystem::CommitOnce() {
+  ++commits_in_flight_;
+  Status status = co_await CommitGroup();
+  --commits_in_flight_;
+  co_return status;
+}
+
+Task<Status> BlobFileSystem::CommitGroup() {
   co_await commit_lock_.Acquire();
   // A snapshot with no namespace change half done: the queue, the records, the reclaims.
   co_await ns_lock_.Acquire();

@@ -162,8 +162,8 @@ Task<Status> BlobFileSystem::Unmount() {
   CHECK(!unmounted_) << "unmounted twice";
   Status status;
   if (channel_ != nullptr && !options_.read_only) status = co_await CommitNow();
-  // A commit loop still running finishes before the inodes go.
-  while (commit_loop_running_) co_await reactor_.Sleep(std::chrono::milliseconds(1));
+  closing_ = true;
+  co_await WaitForCommits();
   unmounted_ = true;
   handles_.clear();
   root_ = InodeRef();
@@ -187,12 +187,18 @@ Task<Status> BlobFileSystem::Unmount() {
   co_return status;
 }
 
+Task<void> BlobFileSystem::WaitForCommits() {
+  // Commits started by calls or the loop finish first: they hold pointers into this object.
+  while (commit_loop_running_ || commits_in_flight_ > 0) {
+    co_await reactor_.Sleep(std::chrono::milliseconds(1));
+  }
+}
+
 Task<void> BlobFileSystem::Abandon() {
   CHECK(!unmounted_) << "unmounted twice";
+  closing_ = true;
+  co_await WaitForCommits();
   unmounted_ = true;
-  while (commit_loop_running_) co_await reactor_.Sleep(std::chrono::milliseconds(1));
-  // The commit lock is free once no commit runs (a CommitNow may still hold it).
-  auto hold = co_await commit_lock_.Lock();
   handles_.clear();
   root_ = InodeRef();
   orphans_ = InodeRef();

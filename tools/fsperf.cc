@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,8 +94,7 @@ Task<Result<uint64_t>> UsedBytes(FileSystem& fs) {
   co_return (stats.total_blocks - stats.free_blocks) * stats.block_size;
 }
 
-Task<Status> SmallFiles(Env& env) {
-  CO_ASSIGN_OR_RETURN(std::unique_ptr<FileSystem> fs, co_await FormatAndMount(env));
+Task<Status> SmallFiles(Env& env, std::unique_ptr<FileSystem>& fs) {
   Credentials root;
   CO_ASSIGN_OR_RETURN(uint64_t used_before, co_await UsedBytes(*fs));
   std::string content(FLAGS_file_size, 'x');
@@ -150,11 +150,10 @@ Task<Status> SmallFiles(Env& env) {
   Figure("unlink", FLAGS_files / Seconds(start), "files/s");
   CO_ASSIGN_OR_RETURN(uint64_t used_end, co_await UsedBytes(*fs));
   Figure("space still used after unlink", double(used_end - used_before) / (1 << 20), "MiB");
-  co_return co_await fs->Unmount();
+  co_return OkStatus();
 }
 
-Task<Status> BigFile(Env& env, uint64_t bytes) {
-  CO_ASSIGN_OR_RETURN(std::unique_ptr<FileSystem> fs, co_await FormatAndMount(env));
+Task<Status> BigFile(Env& env, std::unique_ptr<FileSystem>& fs, uint64_t bytes) {
   Credentials root;
   const std::string big_name = "big";
   CO_ASSIGN_OR_RETURN(FileSystem::Created file,
@@ -194,8 +193,7 @@ Task<Status> BigFile(Env& env, uint64_t bytes) {
   co_return co_await store->Unload();
 }
 
-Task<Status> BigDir(Env& env) {
-  CO_ASSIGN_OR_RETURN(std::unique_ptr<FileSystem> fs, co_await FormatAndMount(env));
+Task<Status> BigDir(Env& env, std::unique_ptr<FileSystem>& fs) {
   Credentials root;
   const std::string big_name = "big";
   CO_ASSIGN_OR_RETURN(InodeAttr dir, co_await fs->MkDir(root, fs->root_ino(), big_name, 0755));
@@ -246,14 +244,34 @@ Task<Status> BigDir(Env& env) {
   CO_RETURN_IF_ERROR(co_await fs->SyncFs());
   Figure("unlink from the big directory", FLAGS_entries / Seconds(start), "entries/s");
   co_await fs->Forget(dir.ino, 1);
-  co_return co_await fs->Unmount();
+  co_return OkStatus();
+}
+
+using FsTest = std::function<Task<Status>(std::unique_ptr<FileSystem>&)>;
+
+// Runs `test` on a fresh filesystem and unmounts it; after a failure the mount is abandoned
+// instead, so no commit of it outlives it.
+Task<Status> WithFreshFs(Env& env, const FsTest& test) {
+  CO_ASSIGN_OR_RETURN(std::unique_ptr<FileSystem> fs, co_await FormatAndMount(env));
+  Status status = co_await test(fs);
+  if (fs != nullptr) {
+    if (status.ok()) {
+      status = co_await fs->Unmount();
+    } else {
+      co_await fs->Abandon();
+    }
+  }
+  co_return status;
 }
 
 Task<Status> RunTests(Env& env, uint64_t big_size) {
   bool all = FLAGS_test == "all";
-  if (all || FLAGS_test == "smallfiles") CO_RETURN_IF_ERROR(co_await SmallFiles(env));
-  if (all || FLAGS_test == "bigfile") CO_RETURN_IF_ERROR(co_await BigFile(env, big_size));
-  if (all || FLAGS_test == "bigdir") CO_RETURN_IF_ERROR(co_await BigDir(env));
+  FsTest small_files = [&](std::unique_ptr<FileSystem>& fs) { return SmallFiles(env, fs); };
+  FsTest big_file = [&](std::unique_ptr<FileSystem>& fs) { return BigFile(env, fs, big_size); };
+  FsTest big_dir = [&](std::unique_ptr<FileSystem>& fs) { return BigDir(env, fs); };
+  if (all || FLAGS_test == "smallfiles") CO_RETURN_IF_ERROR(co_await WithFreshFs(env, small_files));
+  if (all || FLAGS_test == "bigfile") CO_RETURN_IF_ERROR(co_await WithFreshFs(env, big_file));
+  if (all || FLAGS_test == "bigdir") CO_RETURN_IF_ERROR(co_await WithFreshFs(env, big_dir));
   co_return OkStatus();
 }
 
