@@ -143,6 +143,46 @@ INSTANTIATE_TEST_SUITE_P(Backings, FsDataTest,
                          ::testing::Values(Backing::kMalloc, Backing::kUring),
                          fs_test::BackingName);
 
+// A buffer cache far smaller than the files: eviction and write-back under pressure.
+class FsSmallCacheTest : public FsTest {
+ protected:
+  MountOptions mount_options() const override {
+    MountOptions options;
+    options.cache_bytes = 1 << 20;
+    return options;
+  }
+};
+
+TEST_P(FsSmallCacheTest, FilesLargerThanTheCacheReadBackIntact) {
+  std::string first = Pattern(24 << 20, 8);
+  std::string second = Pattern(16 << 20, 9);
+  ASSERT_ASSIGN_OR_FAIL(auto a, Create(root(), "a"));
+  ASSERT_ASSIGN_OR_FAIL(auto b, Create(root(), "b"));
+  // Interleaved writes to two files, in pieces that do not line up with buffers or blocks.
+  constexpr size_t kPiece = 300001;
+  for (size_t at = 0; at < first.size(); at += kPiece) {
+    ASSERT_OK(Write(a.handle, at, first.substr(at, kPiece)));
+    if (at < second.size()) ASSERT_OK(Write(b.handle, at, second.substr(at, kPiece)));
+  }
+  EXPECT_EQ(Read(a.handle, 0, first.size()), first);
+  EXPECT_EQ(Read(b.handle, 5, second.size()), second.substr(5));
+  // Overwrite a range across many buffers, then read around its edges.
+  std::string patch = Pattern(3 << 20, 10);
+  ASSERT_OK(Write(a.handle, 1234567, patch));
+  first.replace(1234567, patch.size(), patch);
+  EXPECT_EQ(Read(a.handle, 1234000, patch.size() + 2000), first.substr(1234000, patch.size() + 2000));
+  ASSERT_OK(Run(fs_->Release(a.handle)));
+  ASSERT_OK(Run(fs_->Release(b.handle)));
+  Remount();
+  ASSERT_ASSIGN_OR_FAIL(uint64_t handle, Run(fs_->Open(root_caller_, a.attr.ino, O_RDONLY)));
+  EXPECT_EQ(Read(handle, 0, first.size()), first);
+  ASSERT_OK(Run(fs_->Release(handle)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backings, FsSmallCacheTest,
+                         ::testing::Values(Backing::kMalloc, Backing::kUring),
+                         fs_test::BackingName);
+
 // A small device: writes run out of clusters.
 class FsFullTest : public FsTest {
  protected:
