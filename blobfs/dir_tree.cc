@@ -4,88 +4,160 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-
-#include "blob/crc32c.h"
-#include "blob/format/endian.h"
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_set>
 
 namespace blobfs {
 namespace {
 
-// Block layout (FORMAT.md, "Directory index").
-constexpr uint32_t kMagic = 0x52494442;  // "BDIR"
-constexpr size_t kMagicOffset = 0;
-constexpr size_t kKindOffset = 4;
-constexpr size_t kLevelOffset = 5;
-constexpr size_t kCountOffset = 6;
-constexpr size_t kCrcOffset = 8;
-constexpr size_t kBodyOffset = 16;
-// Header block fields.
-constexpr size_t kRootOffset = 16;
-constexpr size_t kDepthOffset = 24;
-constexpr size_t kFreeCountOffset = 28;
-constexpr size_t kEntriesOffset = 32;
-constexpr size_t kNextBlockOffset = 40;
-constexpr size_t kFreeArrayOffset = 48;
-// Leaf entry: cookie, ino, type, name length, name.
-constexpr size_t kEntryFixedSize = 18;
+// The root leaf of an empty index.
+constexpr uint64_t kFirstLeaf = 1;
 
-constexpr int kHeaderKind = 1;
-constexpr int kLeafKind = 2;
-constexpr int kInnerKind = 3;
-constexpr uint32_t kMaxDepth = 32;
-constexpr uint64_t kHeaderBlock = 0;
-constexpr uint64_t kFirstRoot = 1;
-constexpr uint64_t kMaxBlocks = uint64_t{1} << 40;
+DirHeader EmptyHeader(uint32_t block_size, uint64_t seed_check) {
+  return DirHeader{.block_size = block_size,
+                   .depth = 0,
+                   .root = kFirstLeaf,
+                   .entries = 0,
+                   .next_block = kFirstLeaf + 1,
+                   .free_list = 0,
+                   .free_blocks = 0,
+                   .seed_check = seed_check,
+                   .free = {}};
+}
 
-const char* KindName(int kind) {
-  switch (kind) {
-    case kHeaderKind:
-      return "header";
-    case kLeafKind:
-      return "leaf";
-    default:
-      return "inner node";
+bool CookieBelow(const DirEntry& entry, uint64_t cookie) { return entry.cookie < cookie; }
+
+std::vector<DirEntry>::const_iterator FirstAtOrAfter(const std::vector<DirEntry>& entries,
+                                                     uint64_t cookie) {
+  return std::lower_bound(entries.begin(), entries.end(), cookie, CookieBelow);
+}
+
+bool IsEmpty(const DirNode& node) {
+  return node.is_leaf() ? node.entries.empty() : node.children.empty();
+}
+
+// A node below a quarter full is merged with a sibling when the two fill at most three quarters
+// of a block, so that a merged node does not split again at the next insert.
+bool IsThin(const DirNode& node, uint32_t block_size) {
+  return node.is_leaf() ? DirLeafBytes(node) < DirLeafCapacity(block_size) / 4
+                        : node.children.size() < DirInnerCapacity(block_size) / 4;
+}
+
+bool CanMerge(const DirNode& a, const DirNode& b, uint32_t block_size) {
+  return a.is_leaf() ? DirLeafBytes(a) + DirLeafBytes(b) <= DirLeafCapacity(block_size) * 3 / 4
+                     : a.children.size() + b.children.size() <=
+                           DirInnerCapacity(block_size) * 3 / 4;
+}
+
+// `left` and its right sibling as one node; `separator` is the parent's key of `right`.
+DirNode Merge(DirNode left, const DirNode& right, uint64_t separator) {
+  if (left.is_leaf()) {
+    left.entries.insert(left.entries.end(), right.entries.begin(), right.entries.end());
+    return left;
   }
+  left.keys.push_back(separator);
+  left.keys.insert(left.keys.end(), right.keys.begin() + 1, right.keys.end());
+  left.children.insert(left.children.end(), right.children.begin(), right.children.end());
+  return left;
 }
 
-size_t EntrySize(const DirEntry& entry) { return kEntryFixedSize + entry.name.size(); }
+struct SplitNode {
+  DirNode right;
+  uint64_t separator = 0;  // The least cookie of `right`.
+};
 
-Status CheckEntryName(std::string_view name) {
-  if (name.empty()) return MakeError(EINVAL, "empty name");
-  if (name.size() > 255) return MakeError(ENAMETOOLONG, "name of %d bytes", name.size());
-  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
-    return MakeError(EINVAL, "name with '/' or NUL");
+// Moves the upper half of an overfull `node` (by bytes for leaves) into a new right sibling.
+SplitNode Split(DirNode& node) {
+  SplitNode split;
+  split.right.level = node.level;
+  if (node.is_leaf()) {
+    const size_t half = DirLeafBytes(node) / 2;
+    size_t bytes = 0;
+    size_t middle = 0;
+    while (middle + 1 < node.entries.size() && bytes < half) {
+      bytes += DirEntryBytes(node.entries[middle]);
+      ++middle;
+    }
+    middle = std::max<size_t>(middle, 1);
+    split.right.entries.assign(std::make_move_iterator(node.entries.begin() + middle),
+                               std::make_move_iterator(node.entries.end()));
+    node.entries.resize(middle);
+    split.separator = split.right.entries.front().cookie;
+    return split;
   }
-  return Status();
+  const size_t middle = node.children.size() / 2;
+  split.right.keys.assign(node.keys.begin() + middle, node.keys.end());
+  split.right.children.assign(node.children.begin() + middle, node.children.end());
+  split.separator = split.right.keys[0];
+  split.right.keys[0] = 0;
+  node.keys.resize(middle);
+  node.children.resize(middle);
+  return split;
 }
 
-void SealBlock(std::span<std::byte> block, int kind, uint32_t level, uint32_t count) {
-  StoreLe32(block, kMagicOffset, kMagic);
-  block[kKindOffset] = static_cast<std::byte>(kind);
-  block[kLevelOffset] = static_cast<std::byte>(level);
-  StoreLe16(block, kCountOffset, static_cast<uint16_t>(count));
-  StoreLe32(block, kCrcOffset, 0);
-  StoreLe32(block, kCrcOffset, Crc32c(block));
+void EraseChild(DirNode& node, size_t slot) {
+  node.keys.erase(node.keys.begin() + slot);
+  node.children.erase(node.children.begin() + slot);
+  if (!node.keys.empty()) node.keys[0] = 0;
 }
-
-size_t MaxFreeBlocks(uint32_t block_size) { return (block_size - kFreeArrayOffset) / 8; }
-size_t MaxChildren(uint32_t block_size) { return (block_size - kBodyOffset - 8) / 16 + 1; }
 
 }  // namespace
 
-struct DirTree::Node {
-  int kind = kLeafKind;
-  uint32_t level = 0;
-  std::vector<DirEntry> entries;   // Leaves, ascending by cookie.
-  std::vector<uint64_t> keys;      // Inner nodes: keys[i] <= every cookie below children[i]
-  std::vector<uint64_t> children;  // (keys[0] is unused and 0).
-
-  size_t LeafBytes() const {
-    size_t bytes = kBodyOffset;
-    for (const DirEntry& entry : entries) bytes += EntrySize(entry);
-    return bytes;
+// The blocks one operation writes and releases, planned (with reads only) before any is written.
+// Each block ends up with one fate, the last one planned.
+class DirTree::Changes {
+ public:
+  void WriteNode(uint64_t block, DirNode node) {
+    Forget(block);
+    nodes_[block] = std::make_shared<const DirNode>(std::move(node));
   }
+  void WriteFreeList(uint64_t block, DirFreeList list) {
+    Forget(block);
+    free_lists_[block] = std::move(list);
+  }
+  void Release(uint64_t block) {
+    Forget(block);
+    releases_.insert(block);
+  }
+  NodePtr PlannedNode(uint64_t block) const {
+    auto it = nodes_.find(block);
+    return it == nodes_.end() ? nullptr : it->second;
+  }
+  const DirFreeList* PlannedFreeList(uint64_t block) const {
+    auto it = free_lists_.find(block);
+    return it == free_lists_.end() ? nullptr : &it->second;
+  }
+
+  const std::map<uint64_t, NodePtr>& nodes() const { return nodes_; }
+  const std::map<uint64_t, DirFreeList>& free_lists() const { return free_lists_; }
+  const std::set<uint64_t>& releases() const { return releases_; }
+
+ private:
+  void Forget(uint64_t block) {
+    nodes_.erase(block);
+    free_lists_.erase(block);
+    releases_.erase(block);
+  }
+
+  std::map<uint64_t, NodePtr> nodes_;
+  std::map<uint64_t, DirFreeList> free_lists_;
+  std::set<uint64_t> releases_;
+};
+
+class DirTree::CallGuard {
+ public:
+  explicit CallGuard(DirTree& tree) : tree_(tree) {
+    CHECK(!tree_.busy_) << "DirTree: a call while another is in progress";
+    tree_.busy_ = true;
+  }
+  ~CallGuard() { tree_.busy_ = false; }
+  CallGuard(const CallGuard&) = delete;
+  CallGuard& operator=(const CallGuard&) = delete;
+
+ private:
+  DirTree& tree_;
 };
 
 uint64_t DirTree::DefaultHash(std::string_view name, uint64_t seed) {
@@ -97,29 +169,28 @@ DirTree::DirTree(DirStorage& storage, uint64_t hash_seed, size_t cache_blocks, N
       hash_seed_(hash_seed),
       hash_(hash ? std::move(hash) : NameHash(&DefaultHash)),
       block_size_(storage.block_size()),
-      cache_capacity_(std::max<size_t>(cache_blocks, 8)) {}
+      cache_capacity_(cache_blocks) {}
 
 uint64_t DirTree::BaseCookie(std::string_view name) const {
   uint64_t hash = hash_(name, hash_seed_) & ((uint64_t{1} << 55) - 1);
   return std::max<uint64_t>(hash, 1) << 8;
 }
 
-uint64_t DirTree::blocks_in_use() const {
-  return header_.next_block - header_.free_blocks.size();
-}
-
 Task<Status> DirTree::Format(DirStorage& storage, uint64_t hash_seed) {
-  DirTree tree(storage, hash_seed, 8, {});
-  tree.header_ = Header{.root = kFirstRoot, .depth = 0, .entries = 0, .next_block = 2,
-                        .free_blocks = {}};
-  Node root;
-  CO_RETURN_IF_ERROR(co_await tree.WriteNode(kFirstRoot, root));
-  co_return co_await tree.WriteHeader();
+  const uint32_t block_size = storage.block_size();
+  if (!IsValidDirBlockSize(block_size)) {
+    co_return MakeError(EINVAL, "directory block size %d", block_size);
+  }
+  std::vector<std::byte> raw(block_size);
+  EncodeDirNode(DirNode{}, raw);
+  CO_RETURN_IF_ERROR(co_await storage.WriteBlock(kFirstLeaf, raw));
+  EncodeDirHeader(EmptyHeader(block_size, DirSeedCheck(hash_seed)), raw);
+  co_return co_await storage.WriteBlock(kDirHeaderBlock, raw);
 }
 
 Task<Result<std::unique_ptr<DirTree>>> DirTree::Open(DirStorage& storage, uint64_t hash_seed,
                                                      size_t cache_blocks, NameHash hash) {
-  if (storage.block_size() < 1024 || (storage.block_size() & (storage.block_size() - 1)) != 0) {
+  if (!IsValidDirBlockSize(storage.block_size())) {
     co_return MakeError(EINVAL, "directory block size %d", storage.block_size());
   }
   std::unique_ptr<DirTree> tree(new DirTree(storage, hash_seed, cache_blocks, std::move(hash)));
@@ -128,482 +199,554 @@ Task<Result<std::unique_ptr<DirTree>>> DirTree::Open(DirStorage& storage, uint64
 }
 
 Task<Status> DirTree::Reload() {
-  lru_.clear();
-  cache_.clear();
-  std::vector<std::byte> block(block_size_);
-  CO_RETURN_IF_ERROR(co_await storage_.ReadBlock(kHeaderBlock, block));
+  DropCache();
+  std::vector<std::byte> raw(block_size_);
+  CO_RETURN_IF_ERROR(co_await storage_.ReadBlock(kDirHeaderBlock, raw));
   ++blocks_read_;
-  std::span<std::byte> bytes(block);
-  uint32_t crc = LoadLe32(bytes, kCrcOffset);
-  StoreLe32(bytes, kCrcOffset, 0);
-  if (LoadLe32(bytes, kMagicOffset) != kMagic ||
-      std::to_integer<int>(bytes[kKindOffset]) != kHeaderKind) {
-    co_return MakeError(EUCLEAN, "directory index: block 0 is no index header");
-  }
-  if (Crc32c(bytes) != crc) co_return MakeError(EUCLEAN, "directory index: header CRC mismatch");
-  Header header;
-  header.root = LoadLe64(bytes, kRootOffset);
-  header.depth = LoadLe32(bytes, kDepthOffset);
-  uint32_t free_count = LoadLe32(bytes, kFreeCountOffset);
-  header.entries = LoadLe64(bytes, kEntriesOffset);
-  header.next_block = LoadLe64(bytes, kNextBlockOffset);
-  if (header.next_block < 2 || header.next_block > kMaxBlocks || header.root == kHeaderBlock ||
-      header.root >= header.next_block || header.depth > kMaxDepth ||
-      free_count > MaxFreeBlocks(block_size_)) {
-    co_return MakeError(EUCLEAN,
-                        "directory index: header has root %d, depth %d, next_block %d, "
-                        "%d free blocks",
-                        header.root, header.depth, header.next_block, free_count);
-  }
-  for (uint32_t i = 0; i < free_count; ++i) {
-    uint64_t free_block = LoadLe64(bytes, kFreeArrayOffset + 8 * i);
-    if (free_block == kHeaderBlock || free_block >= header.next_block ||
-        free_block == header.root) {
-      co_return MakeError(EUCLEAN, "directory index: free block %d out of range", free_block);
-    }
-    header.free_blocks.push_back(free_block);
+  CO_ASSIGN_OR_RETURN(DirHeader header, DecodeDirHeader(raw));
+  if (header.seed_check != DirSeedCheck(hash_seed_)) {
+    co_return MakeError(EUCLEAN, "directory index was built with another name-hash seed");
   }
   header_ = std::move(header);
   stale_ = false;
-  co_return Status();
+  co_return OkStatus();
 }
 
-Task<Status> DirTree::WriteHeader() {
-  std::vector<std::byte> block(block_size_);
-  std::span<std::byte> bytes(block);
-  StoreLe64(bytes, kRootOffset, header_.root);
-  StoreLe32(bytes, kDepthOffset, header_.depth);
-  StoreLe32(bytes, kFreeCountOffset, static_cast<uint32_t>(header_.free_blocks.size()));
-  StoreLe64(bytes, kEntriesOffset, header_.entries);
-  StoreLe64(bytes, kNextBlockOffset, header_.next_block);
-  for (size_t i = 0; i < header_.free_blocks.size(); ++i) {
-    StoreLe64(bytes, kFreeArrayOffset + 8 * i, header_.free_blocks[i]);
-  }
-  SealBlock(bytes, kHeaderKind, 0, 0);
-  co_return co_await storage_.WriteBlock(kHeaderBlock, bytes);
+Task<Status> DirTree::ReloadIfStale() {
+  if (!stale_) co_return OkStatus();
+  co_return co_await Reload();
 }
 
-Task<Result<DirTree::Node>> DirTree::ReadNode(uint64_t block, int expected_kind,
-                                              uint32_t expected_level) {
-  if (block == kHeaderBlock || block >= header_.next_block) {
-    co_return MakeError(EUCLEAN, "directory index: reference to block %d (of %d)", block,
-                        header_.next_block);
-  }
-  std::vector<std::byte> raw;
+void DirTree::CacheNode(uint64_t block, NodePtr node) {
+  if (cache_capacity_ == 0) return;
   if (auto it = cache_.find(block); it != cache_.end()) {
+    it->second->second = std::move(node);
     lru_.splice(lru_.begin(), lru_, it->second);
-    raw = it->second->second;
-  } else {
-    raw.resize(block_size_);
-    CO_RETURN_IF_ERROR(co_await storage_.ReadBlock(block, raw));
-    ++blocks_read_;
-    lru_.emplace_front(block, raw);
-    cache_[block] = lru_.begin();
-    if (lru_.size() > cache_capacity_) {
-      cache_.erase(lru_.back().first);
-      lru_.pop_back();
-    }
+    return;
   }
-  std::span<std::byte> bytes(raw);
-  uint32_t crc = LoadLe32(bytes, kCrcOffset);
-  StoreLe32(bytes, kCrcOffset, 0);
-  int kind = std::to_integer<int>(bytes[kKindOffset]);
-  uint32_t level = std::to_integer<uint32_t>(bytes[kLevelOffset]);
-  uint32_t count = LoadLe16(bytes, kCountOffset);
-  if (LoadLe32(bytes, kMagicOffset) != kMagic || Crc32c(bytes) != crc) {
-    co_return MakeError(EUCLEAN, "directory index: block %d has a bad magic or CRC", block);
+  lru_.emplace_front(block, std::move(node));
+  cache_[block] = lru_.begin();
+  if (lru_.size() > cache_capacity_) {
+    cache_.erase(lru_.back().first);
+    lru_.pop_back();
   }
-  if (kind != expected_kind || level != expected_level) {
-    co_return MakeError(EUCLEAN, "directory index: block %d is a %s of level %d, expected a %s "
-                        "of level %d", block, KindName(kind), level, KindName(expected_kind),
-                        expected_level);
-  }
-  Node node;
-  node.kind = kind;
-  node.level = level;
-  size_t at = kBodyOffset;
-  if (kind == kLeafKind) {
-    node.entries.reserve(count);
-    for (uint32_t i = 0; i < count; ++i) {
-      if (at + kEntryFixedSize > raw.size()) {
-        co_return MakeError(EUCLEAN, "directory index: leaf %d: entry %d past the block", block, i);
-      }
-      DirEntry entry;
-      entry.cookie = LoadLe64(bytes, at);
-      entry.ino = LoadLe64(bytes, at + 8);
-      entry.type = std::to_integer<uint8_t>(bytes[at + 16]);
-      size_t length = std::to_integer<size_t>(bytes[at + 17]);
-      if (length == 0 || at + kEntryFixedSize + length > raw.size()) {
-        co_return MakeError(EUCLEAN, "directory index: leaf %d: entry %d has a bad name length %d",
-                            block, i, length);
-      }
-      entry.name.assign(reinterpret_cast<const char*>(raw.data() + at + kEntryFixedSize), length);
-      if (!node.entries.empty() && entry.cookie <= node.entries.back().cookie) {
-        co_return MakeError(EUCLEAN, "directory index: leaf %d: cookies out of order at entry %d",
-                            block, i);
-      }
-      at += kEntryFixedSize + length;
-      node.entries.push_back(std::move(entry));
-    }
-  } else {
-    if (count == 0 || count > MaxChildren(block_size_)) {
-      co_return MakeError(EUCLEAN, "directory index: inner node %d has %d children", block, count);
-    }
-    node.keys.reserve(count);
-    node.children.reserve(count);
-    for (uint32_t i = 0; i < count; ++i) {
-      uint64_t key = i == 0 ? 0 : LoadLe64(bytes, at);
-      if (i > 0) at += 8;
-      uint64_t child = LoadLe64(bytes, at);
-      at += 8;
-      if (child == kHeaderBlock || child >= header_.next_block || child == block ||
-          (i > 0 && key <= node.keys.back())) {
-        co_return MakeError(EUCLEAN, "directory index: inner node %d: slot %d (key %d, child %d) "
-                            "is out of order or range", block, i, key, child);
-      }
-      node.keys.push_back(key);
-      node.children.push_back(child);
-    }
-  }
-  co_return node;
 }
 
-Task<Status> DirTree::WriteNode(uint64_t block, const Node& node) {
-  std::vector<std::byte> raw(block_size_);
-  std::span<std::byte> bytes(raw);
-  size_t at = kBodyOffset;
-  uint32_t count;
-  if (node.kind == kLeafKind) {
-    CHECK_LE(node.LeafBytes(), block_size_);
-    for (const DirEntry& entry : node.entries) {
-      StoreLe64(bytes, at, entry.cookie);
-      StoreLe64(bytes, at + 8, entry.ino);
-      bytes[at + 16] = static_cast<std::byte>(entry.type);
-      bytes[at + 17] = static_cast<std::byte>(entry.name.size());
-      std::memcpy(raw.data() + at + kEntryFixedSize, entry.name.data(), entry.name.size());
-      at += EntrySize(entry);
-    }
-    count = static_cast<uint32_t>(node.entries.size());
-  } else {
-    CHECK_LE(node.children.size(), MaxChildren(block_size_));
-    for (size_t i = 0; i < node.children.size(); ++i) {
-      if (i > 0) {
-        StoreLe64(bytes, at, node.keys[i]);
-        at += 8;
-      }
-      StoreLe64(bytes, at, node.children[i]);
-      at += 8;
-    }
-    count = static_cast<uint32_t>(node.children.size());
-  }
-  SealBlock(bytes, node.kind, node.level, count);
-  CO_RETURN_IF_ERROR(co_await storage_.WriteBlock(block, bytes));
-  if (auto it = cache_.find(block); it != cache_.end()) {
-    it->second->second = std::move(raw);
-    lru_.splice(lru_.begin(), lru_, it->second);
-  }
-  co_return Status();
-}
-
-Task<Result<uint64_t>> DirTree::AllocateBlock() {
-  if (!header_.free_blocks.empty()) {
-    uint64_t block = header_.free_blocks.back();
-    header_.free_blocks.pop_back();
-    co_return block;
-  }
-  if (header_.next_block >= kMaxBlocks) co_return MakeError(ENOSPC, "directory index is full");
-  co_return header_.next_block++;
-}
-
-Task<Status> DirTree::FreeBlock(uint64_t block) {
+void DirTree::ForgetNode(uint64_t block) {
   if (auto it = cache_.find(block); it != cache_.end()) {
     lru_.erase(it->second);
     cache_.erase(it);
   }
-  CO_RETURN_IF_ERROR(co_await storage_.ReleaseBlock(block));
-  if (block + 1 == header_.next_block) {
-    --header_.next_block;
-  } else if (header_.free_blocks.size() < MaxFreeBlocks(block_size_)) {
-    header_.free_blocks.push_back(block);
-  }
-  // Otherwise the number stays unused until the directory empties (its space is released).
-  co_return Status();
 }
 
-Task<Result<uint64_t>> DirTree::FindLeaf(uint64_t cookie, std::vector<PathStep>* path,
-                                         std::optional<uint64_t>* next_leaf_key) {
+void DirTree::DropCache() {
+  lru_.clear();
+  cache_.clear();
+}
+
+Status DirTree::CheckLeafHashes(const DirNode& leaf, uint64_t block) const {
+  for (const DirEntry& entry : leaf.entries) {
+    if (entry.cookie >> 8 != BaseCookie(entry.name) >> 8) {
+      return MakeError(EUCLEAN, "directory block %d: cookie 0x%x of \"%s\" is not its name's hash",
+                       block, entry.cookie, entry.name);
+    }
+  }
+  return OkStatus();
+}
+
+Task<Result<DirTree::NodePtr>> DirTree::ReadNode(uint64_t block, uint32_t level, uint64_t low,
+                                                 uint64_t high) {
+  if (block == kDirHeaderBlock || block >= header_.next_block) {
+    co_return MakeError(EUCLEAN, "directory index refers to block %d (next_block %d)", block,
+                        header_.next_block);
+  }
+  NodePtr node;
+  if (auto it = cache_.find(block); it != cache_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    node = it->second->second;
+  } else {
+    std::vector<std::byte> raw(block_size_);
+    CO_RETURN_IF_ERROR(co_await storage_.ReadBlock(block, raw));
+    ++blocks_read_;
+    CO_ASSIGN_OR_RETURN(DirNode decoded, DecodeDirNode(raw, block, level, header_.next_block));
+    if (decoded.is_leaf()) CO_RETURN_IF_ERROR(CheckLeafHashes(decoded, block));
+    node = std::make_shared<const DirNode>(std::move(decoded));
+    CacheNode(block, node);
+  }
+  if (node->level != level) {
+    co_return MakeError(EUCLEAN, "directory block %d is at level %d, expected %d", block,
+                        node->level, level);
+  }
+  // Keys and cookies are sorted, so the ends show whether all lie in the parent's range.
+  bool in_range = node->is_leaf()
+                      ? node->entries.empty() || (node->entries.front().cookie >= low &&
+                                                  node->entries.back().cookie < high)
+                      : node->keys.size() < 2 || (node->keys[1] > low && node->keys.back() < high);
+  if (!in_range) {
+    co_return MakeError(EUCLEAN,
+                        "directory block %d holds cookies outside its parent's range "
+                        "[0x%x, 0x%x)",
+                        block, low, high);
+  }
+  co_return node;
+}
+
+Task<Result<DirTree::NodePtr>> DirTree::PlannedOrRead(const Changes& changes, uint64_t block,
+                                                      uint32_t level) {
+  if (NodePtr planned = changes.PlannedNode(block)) {
+    CHECK_EQ(planned->level, level);
+    co_return planned;
+  }
+  co_return co_await ReadNode(block, level, 0, kDirCookieEnd);
+}
+
+Task<Result<DirFreeList>> DirTree::ReadFreeList(uint64_t block, uint64_t next_block) {
+  std::vector<std::byte> raw(block_size_);
+  CO_RETURN_IF_ERROR(co_await storage_.ReadBlock(block, raw));
+  ++blocks_read_;
+  co_return DecodeDirFreeList(raw, block, next_block);
+}
+
+Task<Result<DirTree::Path>> DirTree::Descend(uint64_t cookie) {
+  Path path;
+  path.reserve(header_.depth + 1);
   uint64_t block = header_.root;
-  if (next_leaf_key != nullptr) next_leaf_key->reset();
-  for (uint32_t level = header_.depth; level > 0; --level) {
-    CO_ASSIGN_OR_RETURN(Node node, co_await ReadNode(block, kInnerKind, level));
-    auto after = std::upper_bound(node.keys.begin() + 1, node.keys.end(), cookie);
-    size_t slot = static_cast<size_t>(after - node.keys.begin()) - 1;
-    if (path != nullptr) path->push_back({block, slot});
-    // The deepest right neighbour's key bounds the leaf from above.
-    if (next_leaf_key != nullptr && slot + 1 < node.keys.size()) {
-      *next_leaf_key = node.keys[slot + 1];
+  uint64_t low = 0;
+  uint64_t high = kDirCookieEnd;
+  // Levels fall by one per step and every node is checked to be at its level: no cycles.
+  for (uint32_t level = header_.depth;; --level) {
+    CO_ASSIGN_OR_RETURN(NodePtr node, co_await ReadNode(block, level, low, high));
+    Step step{.block = block, .node = node, .low = low, .high = high, .slot = 0};
+    if (level == 0) {
+      path.push_back(std::move(step));
+      co_return std::move(path);
     }
-    block = node.children[slot];
+    auto after = std::upper_bound(node->keys.begin() + 1, node->keys.end(), cookie);
+    step.slot = static_cast<size_t>(after - node->keys.begin()) - 1;
+    if (step.slot > 0) low = node->keys[step.slot];
+    if (step.slot + 1 < node->keys.size()) high = node->keys[step.slot + 1];
+    block = node->children[step.slot];
+    path.push_back(std::move(step));
   }
-  co_return block;
 }
 
-Task<Result<std::vector<DirEntry>>> DirTree::EntriesWithHash(uint64_t base) {
-  std::vector<DirEntry> found;
+Task<Result<DirTree::NameSearch>> DirTree::Search(std::string_view name) {
+  NameSearch search;
+  const uint64_t base = BaseCookie(name);
   const uint64_t last = base | 0xff;
-  // A named std::function: GCC 12 mishandles temporaries inside a co_await expression.
-  std::function<bool(const DirEntry&)> collect = [&](const DirEntry& entry) {
-    if (entry.cookie > last) return false;
-    found.push_back(entry);
-    return true;
-  };
-  CO_RETURN_IF_ERROR(co_await ForEachFrom(base, collect));
-  co_return found;
-}
-
-Task<Status> DirTree::ForEachFrom(uint64_t from, const std::function<bool(const DirEntry&)>& visit) {
-  // Names sharing a hash may straddle a leaf boundary, and a listing spans leaves: go leaf by
-  // leaf, each found by descending for the key that bounds the previous one.
+  // Names of one hash are consecutive cookies, usually in one leaf; a run may straddle leaves.
+  uint64_t from = base;
   while (true) {
-    std::optional<uint64_t> next_leaf_key;
-    CO_ASSIGN_OR_RETURN(uint64_t block, co_await FindLeaf(from, nullptr, &next_leaf_key));
-    CO_ASSIGN_OR_RETURN(Node leaf, co_await ReadNode(block, kLeafKind, 0));
-    for (const DirEntry& entry : leaf.entries) {
-      if (entry.cookie >= from && !visit(entry)) co_return Status();
+    CO_ASSIGN_OR_RETURN(Path path, co_await Descend(from));
+    const Step& leaf = path.back();
+    const std::vector<DirEntry>& entries = leaf.node->entries;
+    auto it = FirstAtOrAfter(entries, from);
+    for (; it != entries.end() && it->cookie <= last; ++it) {
+      if (it->name == name) {
+        search.entry = *it;
+        search.path = std::move(path);
+        co_return std::move(search);
+      }
+      search.sequence_used[it->cookie & 0xff] = true;
     }
-    if (!next_leaf_key.has_value() || *next_leaf_key <= from) co_return Status();
-    from = *next_leaf_key;
+    if (it != entries.end() || leaf.high > last) co_return std::move(search);
+    from = leaf.high;  // Above `from`: every pass moves right.
   }
 }
 
-Task<Result<std::optional<DirEntry>>> DirTree::Find(std::string_view name) {
-  CO_RETURN_IF_ERROR(CheckEntryName(name));
-  if (stale_) CO_RETURN_IF_ERROR(co_await Reload());
-  CO_ASSIGN_OR_RETURN(std::vector<DirEntry> candidates, co_await EntriesWithHash(BaseCookie(name)));
-  for (DirEntry& entry : candidates) {
-    if (entry.name == name) co_return std::optional<DirEntry>(std::move(entry));
+Task<Status> DirTree::ForEachFrom(uint64_t from,
+                                  const std::function<bool(const DirEntry&)>& visit) {
+  // Leaf by leaf, each found by descending for the key that bounds the previous one: a resumed
+  // listing continues by key, whatever split or merged meanwhile.
+  while (true) {
+    CO_ASSIGN_OR_RETURN(Path path, co_await Descend(from));
+    const Step& leaf = path.back();
+    const std::vector<DirEntry>& entries = leaf.node->entries;
+    for (auto it = FirstAtOrAfter(entries, from); it != entries.end(); ++it) {
+      if (!visit(*it)) co_return OkStatus();
+    }
+    if (leaf.high == kDirCookieEnd) co_return OkStatus();
+    from = leaf.high;
   }
-  co_return std::optional<DirEntry>();
+}
+
+Task<Result<uint64_t>> DirTree::Allocate(DirHeader& header, Changes& changes) {
+  if (!header.free.empty()) {
+    uint64_t block = header.free.back();
+    header.free.pop_back();
+    --header.free_blocks;  // Never below the header's numbers (DecodeDirHeader, below).
+    co_return block;
+  }
+  if (header.free_list != 0) {
+    // The free-list block itself is the block handed out; its numbers move to the header.
+    const uint64_t block = header.free_list;
+    DirFreeList list;
+    if (const DirFreeList* planned = changes.PlannedFreeList(block)) {
+      list = *planned;
+    } else {
+      CO_ASSIGN_OR_RETURN(list, co_await ReadFreeList(block, header.next_block));
+    }
+    if (list.blocks.size() > header.free_blocks ||
+        (list.next == 0 && list.blocks.size() != header.free_blocks)) {
+      co_return MakeError(EUCLEAN,
+                          "directory block %d: a free list of %d numbers, the header counts %d",
+                          block, list.blocks.size(), header.free_blocks);
+    }
+    header.free = std::move(list.blocks);
+    header.free_list = list.next;
+    co_return block;
+  }
+  if (header.next_block >= kDirMaxBlocks) {
+    co_return MakeError(ENOSPC, "directory index has %d blocks", header.next_block);
+  }
+  co_return header.next_block++;
+}
+
+void DirTree::Free(DirHeader& header, Changes& changes, uint64_t block) const {
+  if (block + 1 == header.next_block) {
+    --header.next_block;
+    changes.Release(block);
+  } else if (header.free.size() < DirFreeCapacity(block_size_)) {
+    header.free.push_back(block);
+    ++header.free_blocks;
+    changes.Release(block);
+  } else {
+    // The header has no room: the block keeps the header's numbers and heads the free list.
+    changes.WriteFreeList(block, DirFreeList{.next = header.free_list, .blocks = header.free});
+    header.free.clear();
+    header.free_list = block;
+  }
+}
+
+Task<Status> DirTree::PlanGrowth(const Path& path, DirNode node, DirHeader& header,
+                                 Changes& changes) {
+  // `node` is path[i]'s new content; split upward while it does not fit.
+  for (size_t i = path.size() - 1;; --i) {
+    if (DirNodeFits(node, block_size_)) {
+      changes.WriteNode(path[i].block, std::move(node));
+      co_return OkStatus();
+    }
+    if (i == 0 && header.depth >= kDirMaxDepth) {
+      co_return MakeError(ENOSPC, "directory index is %d levels deep", header.depth);
+    }
+    SplitNode split = Split(node);
+    CO_ASSIGN_OR_RETURN(uint64_t right_block, co_await Allocate(header, changes));
+    changes.WriteNode(path[i].block, std::move(node));
+    changes.WriteNode(right_block, std::move(split.right));
+    if (i == 0) {
+      CO_ASSIGN_OR_RETURN(uint64_t root_block, co_await Allocate(header, changes));
+      DirNode root;
+      root.level = header.depth + 1;
+      root.keys = {0, split.separator};
+      root.children = {path[0].block, right_block};
+      changes.WriteNode(root_block, std::move(root));
+      header.root = root_block;
+      ++header.depth;
+      co_return OkStatus();
+    }
+    node = *path[i - 1].node;
+    const size_t slot = path[i - 1].slot + 1;
+    node.keys.insert(node.keys.begin() + slot, split.separator);
+    node.children.insert(node.children.begin() + slot, right_block);
+  }
+}
+
+Task<Status> DirTree::PlanShrink(const Path& path, DirNode node, DirHeader& header,
+                                 Changes& changes) {
+  // `node` is path[i]'s new content: unlink it when empty, merge it into a sibling when thin,
+  // and carry the change to the parent; stop at the first node that is just rewritten.
+  for (size_t i = path.size() - 1; i > 0; --i) {
+    const Step& parent_step = path[i - 1];
+    DirNode parent = *parent_step.node;
+    const size_t slot = parent_step.slot;
+    if (IsEmpty(node)) {
+      Free(header, changes, path[i].block);
+      EraseChild(parent, slot);
+      node = std::move(parent);
+      continue;
+    }
+    if (IsThin(node, block_size_) && parent.children.size() > 1) {
+      const size_t sibling = slot + 1 < parent.children.size() ? slot + 1 : slot - 1;
+      const uint64_t sibling_low = sibling == 0 ? parent_step.low : parent.keys[sibling];
+      const uint64_t sibling_high =
+          sibling + 1 < parent.keys.size() ? parent.keys[sibling + 1] : parent_step.high;
+      CO_ASSIGN_OR_RETURN(NodePtr other, co_await ReadNode(parent.children[sibling], node.level,
+                                                           sibling_low, sibling_high));
+      if (CanMerge(node, *other, block_size_)) {
+        const size_t left = std::min(slot, sibling);
+        const size_t right = left + 1;
+        DirNode merged = left == slot ? Merge(std::move(node), *other, parent.keys[right])
+                                      : Merge(*other, node, parent.keys[right]);
+        changes.WriteNode(parent.children[left], std::move(merged));
+        Free(header, changes, parent.children[right]);
+        EraseChild(parent, right);
+        node = std::move(parent);
+        continue;
+      }
+    }
+    changes.WriteNode(path[i].block, std::move(node));
+    co_return OkStatus();
+  }
+  co_return co_await PlanCollapse(header, changes, std::move(node));
+}
+
+Task<Status> DirTree::PlanCollapse(DirHeader& header, Changes& changes, DirNode root) {
+  // The caller empties the whole tree through PlanEmpty, so the root keeps a child or an entry.
+  CHECK(!IsEmpty(root) || root.is_leaf());
+  if (root.is_leaf() || root.children.size() > 1) {
+    changes.WriteNode(header.root, std::move(root));
+    co_return OkStatus();
+  }
+  // An inner root with one child steps down, and so on while the new root has one child.
+  uint64_t child = root.children[0];
+  Free(header, changes, header.root);
+  header.root = child;
+  header.depth = root.level - 1;
+  while (header.depth > 0) {
+    CO_ASSIGN_OR_RETURN(NodePtr next, co_await PlannedOrRead(changes, header.root, header.depth));
+    if (next->children.size() != 1) break;
+    Free(header, changes, header.root);
+    header.root = next->children[0];
+    --header.depth;
+  }
+  co_return OkStatus();
+}
+
+Task<Status> DirTree::PlanEmpty(const Path& path, DirHeader& header, Changes& changes) {
+  // The last entry goes. Every block but the header, the nodes of `path` and the free-list
+  // blocks is released already, so the index returns to its first two blocks.
+  std::unordered_set<uint64_t> in_use;
+  for (const Step& step : path) in_use.insert(step.block);
+  for (uint64_t list = header_.free_list; list != 0;) {
+    if (!in_use.insert(list).second) {
+      co_return MakeError(EUCLEAN, "directory block %d: the free list loops or is in use", list);
+    }
+    CO_ASSIGN_OR_RETURN(DirFreeList decoded, co_await ReadFreeList(list, header_.next_block));
+    list = decoded.next;
+  }
+  for (uint64_t block : in_use) {
+    if (block != kFirstLeaf) changes.Release(block);
+  }
+  changes.WriteNode(kFirstLeaf, DirNode{});
+  header = EmptyHeader(block_size_, header.seed_check);
+  co_return OkStatus();
+}
+
+Task<Status> DirTree::Apply(const Changes& changes, const DirHeader& header) {
+  // Any failure: storage may hold part of this operation; reload everything next time.
+  auto failed = [this](Status status) {
+    stale_ = true;
+    DropCache();
+    return status;
+  };
+  std::vector<std::byte> raw(block_size_);
+  for (const auto& planned : changes.nodes()) {
+    EncodeDirNode(*planned.second, raw);
+    Status written = co_await storage_.WriteBlock(planned.first, raw);
+    if (!written.ok()) co_return failed(std::move(written));
+    CacheNode(planned.first, planned.second);
+  }
+  for (const auto& planned : changes.free_lists()) {
+    EncodeDirFreeList(planned.second, raw);
+    ForgetNode(planned.first);
+    Status written = co_await storage_.WriteBlock(planned.first, raw);
+    if (!written.ok()) co_return failed(std::move(written));
+  }
+  for (uint64_t block : changes.releases()) {
+    ForgetNode(block);
+    Status released = co_await storage_.ReleaseBlock(block);
+    if (!released.ok()) co_return failed(std::move(released));
+  }
+  if (header != header_) {
+    EncodeDirHeader(header, raw);
+    Status written = co_await storage_.WriteBlock(kDirHeaderBlock, raw);
+    if (!written.ok()) co_return failed(std::move(written));
+    header_ = header;
+  }
+  co_return OkStatus();
 }
 
 Task<Result<std::optional<DirEntry>>> DirTree::Lookup(std::string_view name) {
-  Result<std::optional<DirEntry>> found = co_await Find(name);
-  if (!found.ok()) stale_ = true;
-  co_return found;
-}
-
-Task<Status> DirTree::InsertIntoParent(std::vector<PathStep> path, uint64_t key, uint64_t child) {
-  while (true) {
-    if (path.empty()) {
-      // The root split: a new root above the two halves.
-      CO_ASSIGN_OR_RETURN(uint64_t new_root, co_await AllocateBlock());
-      Node root;
-      root.kind = kInnerKind;
-      root.level = header_.depth + 1;
-      root.keys = {0, key};
-      root.children = {header_.root, child};
-      CO_RETURN_IF_ERROR(co_await WriteNode(new_root, root));
-      header_.root = new_root;
-      ++header_.depth;
-      co_return Status();
-    }
-    PathStep step = path.back();
-    path.pop_back();
-    uint32_t level = header_.depth - static_cast<uint32_t>(path.size());
-    CO_ASSIGN_OR_RETURN(Node node, co_await ReadNode(step.block, kInnerKind, level));
-    node.keys.insert(node.keys.begin() + step.slot + 1, key);
-    node.children.insert(node.children.begin() + step.slot + 1, child);
-    if (node.children.size() <= MaxChildren(block_size_)) {
-      co_return co_await WriteNode(step.block, node);
-    }
-    size_t middle = node.children.size() / 2;
-    Node right;
-    right.kind = kInnerKind;
-    right.level = level;
-    right.keys.assign(node.keys.begin() + middle, node.keys.end());
-    right.children.assign(node.children.begin() + middle, node.children.end());
-    key = right.keys[0];
-    right.keys[0] = 0;
-    node.keys.resize(middle);
-    node.children.resize(middle);
-    CO_ASSIGN_OR_RETURN(child, co_await AllocateBlock());
-    CO_RETURN_IF_ERROR(co_await WriteNode(step.block, node));
-    CO_RETURN_IF_ERROR(co_await WriteNode(child, right));
-  }
+  CO_RETURN_IF_ERROR(CheckDirEntryName(name));
+  CallGuard guard(*this);
+  CO_RETURN_IF_ERROR(co_await ReloadIfStale());
+  CO_ASSIGN_OR_RETURN(NameSearch search, co_await Search(name));
+  co_return std::move(search.entry);
 }
 
 Task<Result<uint64_t>> DirTree::Insert(std::string_view name, uint64_t ino, uint8_t type) {
-  CO_RETURN_IF_ERROR(CheckEntryName(name));
-  if (stale_) CO_RETURN_IF_ERROR(co_await Reload());
-  Result<uint64_t> result = co_await [&]() -> Task<Result<uint64_t>> {
-    uint64_t base = BaseCookie(name);
-    CO_ASSIGN_OR_RETURN(std::vector<DirEntry> same_hash, co_await EntriesWithHash(base));
-    std::vector<bool> used(256, false);
-    for (const DirEntry& entry : same_hash) {
-      if (entry.name == name) co_return MakeError(EEXIST, "\"%s\" exists", std::string(name));
-      used[entry.cookie & 0xff] = true;
-    }
-    auto free_slot = std::find(used.begin(), used.end(), false);
-    if (free_slot == used.end()) {
-      co_return MakeError(ENOSPC, "256 names of this directory share the hash of \"%s\"",
-                          std::string(name));
-    }
-    DirEntry entry{.cookie = base | static_cast<uint64_t>(free_slot - used.begin()),
-                   .ino = ino,
-                   .type = type,
-                   .name = std::string(name)};
-    std::vector<PathStep> path;
-    CO_ASSIGN_OR_RETURN(uint64_t leaf_block, co_await FindLeaf(entry.cookie, &path, nullptr));
-    CO_ASSIGN_OR_RETURN(Node leaf, co_await ReadNode(leaf_block, kLeafKind, 0));
-    auto position = std::lower_bound(
-        leaf.entries.begin(), leaf.entries.end(), entry.cookie,
-        [](const DirEntry& existing, uint64_t cookie) { return existing.cookie < cookie; });
-    uint64_t cookie = entry.cookie;
-    leaf.entries.insert(position, std::move(entry));
-    ++header_.entries;
-    if (leaf.LeafBytes() <= block_size_) {
-      CO_RETURN_IF_ERROR(co_await WriteNode(leaf_block, leaf));
-    } else {
-      // Split by bytes: the left half keeps at least half the payload.
-      size_t half = (leaf.LeafBytes() - kBodyOffset) / 2;
-      size_t bytes = 0;
-      size_t split = 0;
-      while (split + 1 < leaf.entries.size() && bytes < half) {
-        bytes += EntrySize(leaf.entries[split]);
-        ++split;
-      }
-      if (split == 0) split = 1;
-      Node right;
-      right.entries.assign(std::make_move_iterator(leaf.entries.begin() + split),
-                           std::make_move_iterator(leaf.entries.end()));
-      leaf.entries.resize(split);
-      CO_ASSIGN_OR_RETURN(uint64_t right_block, co_await AllocateBlock());
-      CO_RETURN_IF_ERROR(co_await WriteNode(leaf_block, leaf));
-      CO_RETURN_IF_ERROR(co_await WriteNode(right_block, right));
-      CO_RETURN_IF_ERROR(
-          co_await InsertIntoParent(std::move(path), right.entries[0].cookie, right_block));
-    }
-    CO_RETURN_IF_ERROR(co_await WriteHeader());
-    co_return cookie;
-  }();
-  if (!result.ok() && result.error().code() != EEXIST) stale_ = true;
-  co_return result;
+  CO_RETURN_IF_ERROR(CheckDirEntryName(name));
+  if (type >= 16) co_return MakeError(EINVAL, "directory entry type %d", type);
+  CallGuard guard(*this);
+  CO_RETURN_IF_ERROR(co_await ReloadIfStale());
+  co_return co_await DoInsert(name, ino, type);
 }
 
-Task<Status> DirTree::RemoveFromParent(std::vector<PathStep> path) {
-  // Blocks are freed only once nothing refers to them (freeing the last one lowers next_block,
-  // past which a reference is corruption).
-  std::vector<uint64_t> emptied;
-  while (!path.empty()) {
-    PathStep step = path.back();
-    path.pop_back();
-    uint32_t level = header_.depth - static_cast<uint32_t>(path.size());
-    CO_ASSIGN_OR_RETURN(Node node, co_await ReadNode(step.block, kInnerKind, level));
-    node.keys.erase(node.keys.begin() + step.slot);
-    node.children.erase(node.children.begin() + step.slot);
-    if (!node.keys.empty()) node.keys[0] = 0;
-    if (!node.children.empty()) {
-      CO_RETURN_IF_ERROR(co_await WriteNode(step.block, node));
-      break;
-    }
-    emptied.push_back(step.block);
-    if (path.empty()) {
-      // The whole tree emptied from the top: a fresh root leaf.
-      for (uint64_t block : emptied) CO_RETURN_IF_ERROR(co_await FreeBlock(block));
-      emptied.clear();
-      CO_ASSIGN_OR_RETURN(header_.root, co_await AllocateBlock());
-      header_.depth = 0;
-      Node empty;
-      co_return co_await WriteNode(header_.root, empty);
-    }
+Task<Result<uint64_t>> DirTree::DoInsert(std::string_view name, uint64_t ino, uint8_t type) {
+  CO_ASSIGN_OR_RETURN(NameSearch search, co_await Search(name));
+  if (search.entry.has_value()) co_return MakeError(EEXIST, "\"%s\" exists", std::string(name));
+  auto unused = std::find(search.sequence_used.begin(), search.sequence_used.end(), false);
+  if (unused == search.sequence_used.end()) {
+    co_return MakeError(ENOSPC, "256 names of this directory share the hash of \"%s\"",
+                        std::string(name));
   }
-  for (uint64_t block : emptied) CO_RETURN_IF_ERROR(co_await FreeBlock(block));
-  // An inner root with one child steps down.
-  while (header_.depth > 0) {
-    CO_ASSIGN_OR_RETURN(Node root, co_await ReadNode(header_.root, kInnerKind, header_.depth));
-    if (root.children.size() != 1) break;
-    uint64_t old_root = header_.root;
-    header_.root = root.children[0];
-    --header_.depth;
-    CO_RETURN_IF_ERROR(co_await FreeBlock(old_root));
-  }
-  co_return Status();
-}
-
-Task<Status> DirTree::DoRemove(const DirEntry& entry) {
-  std::vector<PathStep> path;
-  CO_ASSIGN_OR_RETURN(uint64_t leaf_block, co_await FindLeaf(entry.cookie, &path, nullptr));
-  CO_ASSIGN_OR_RETURN(Node leaf, co_await ReadNode(leaf_block, kLeafKind, 0));
-  auto it = std::find_if(leaf.entries.begin(), leaf.entries.end(),
-                         [&](const DirEntry& e) { return e.cookie == entry.cookie; });
-  if (it == leaf.entries.end()) {
-    co_return MakeError(EUCLEAN, "directory index: leaf %d lacks cookie %d found by lookup",
-                        leaf_block, entry.cookie);
-  }
-  leaf.entries.erase(it);
-  if (header_.entries > 0) --header_.entries;
-  if (header_.entries == 0) {
-    // Empty: back to a header and one leaf, whatever the tree grew to.
-    for (uint64_t block = kFirstRoot; block < header_.next_block; ++block) {
-      CO_RETURN_IF_ERROR(co_await storage_.ReleaseBlock(block));
-    }
-    lru_.clear();
-    cache_.clear();
-    header_ = Header{.root = kFirstRoot, .depth = 0, .entries = 0, .next_block = 2,
-                     .free_blocks = {}};
-    Node empty;
-    CO_RETURN_IF_ERROR(co_await WriteNode(kFirstRoot, empty));
-  } else if (leaf.entries.empty() && header_.depth > 0) {
-    CO_RETURN_IF_ERROR(co_await RemoveFromParent(std::move(path)));
-    CO_RETURN_IF_ERROR(co_await FreeBlock(leaf_block));
-  } else {
-    CO_RETURN_IF_ERROR(co_await WriteNode(leaf_block, leaf));
-  }
-  co_return co_await WriteHeader();
+  const uint64_t cookie =
+      BaseCookie(name) | static_cast<uint64_t>(unused - search.sequence_used.begin());
+  CO_ASSIGN_OR_RETURN(Path path, co_await Descend(cookie));
+  DirNode leaf = *path.back().node;
+  auto at = std::lower_bound(leaf.entries.begin(), leaf.entries.end(), cookie, CookieBelow);
+  leaf.entries.insert(at, DirEntry{.cookie = cookie, .ino = ino, .type = type,
+                                   .name = std::string(name)});
+  DirHeader header = header_;
+  ++header.entries;
+  Changes changes;
+  CO_RETURN_IF_ERROR(co_await PlanGrowth(path, std::move(leaf), header, changes));
+  CO_RETURN_IF_ERROR(co_await Apply(changes, header));
+  co_return cookie;
 }
 
 Task<Result<DirEntry>> DirTree::Remove(std::string_view name) {
-  Result<std::optional<DirEntry>> found = co_await Find(name);
-  if (!found.ok()) {
-    stale_ = true;
-    co_return found.error();
+  CO_RETURN_IF_ERROR(CheckDirEntryName(name));
+  CallGuard guard(*this);
+  CO_RETURN_IF_ERROR(co_await ReloadIfStale());
+  co_return co_await DoRemove(name);
+}
+
+Task<Result<DirEntry>> DirTree::DoRemove(std::string_view name) {
+  CO_ASSIGN_OR_RETURN(NameSearch search, co_await Search(name));
+  if (!search.entry.has_value()) {
+    co_return MakeError(ENOENT, "no entry \"%s\"", std::string(name));
   }
-  if (!found->has_value()) co_return MakeError(ENOENT, "no entry \"%s\"", std::string(name));
-  DirEntry entry = std::move(**found);
-  Status removed = co_await DoRemove(entry);
-  if (!removed.ok()) {
-    stale_ = true;
-    co_return removed.error();
+  const Path& path = search.path;
+  DirNode leaf = *path.back().node;
+  auto at = std::lower_bound(leaf.entries.begin(), leaf.entries.end(), search.entry->cookie,
+                             CookieBelow);
+  CHECK(at != leaf.entries.end() && at->cookie == search.entry->cookie);
+  leaf.entries.erase(at);
+  DirHeader header = header_;
+  if (header.entries == 0) {
+    co_return MakeError(EUCLEAN, "directory index counts no entries but holds \"%s\"",
+                        std::string(name));
   }
-  co_return entry;
+  --header.entries;
+  Changes changes;
+  bool tree_empties = leaf.entries.empty() &&
+                      std::all_of(path.begin(), path.end() - 1, [](const Step& step) {
+                        return step.node->children.size() == 1;
+                      });
+  if (tree_empties) {
+    CO_RETURN_IF_ERROR(co_await PlanEmpty(path, header, changes));
+  } else {
+    CO_RETURN_IF_ERROR(co_await PlanShrink(path, std::move(leaf), header, changes));
+  }
+  CO_RETURN_IF_ERROR(co_await Apply(changes, header));
+  co_return std::move(*search.entry);
 }
 
 Task<Status> DirTree::Replace(std::string_view name, uint64_t ino, uint8_t type) {
-  Status status = co_await [&]() -> Task<Status> {
-    CO_ASSIGN_OR_RETURN(std::optional<DirEntry> found, co_await Find(name));
-    if (!found.has_value()) co_return MakeError(ENOENT, "no entry \"%s\"", std::string(name));
-    CO_ASSIGN_OR_RETURN(uint64_t leaf_block, co_await FindLeaf(found->cookie, nullptr, nullptr));
-    CO_ASSIGN_OR_RETURN(Node leaf, co_await ReadNode(leaf_block, kLeafKind, 0));
-    for (DirEntry& entry : leaf.entries) {
-      if (entry.cookie == found->cookie) {
-        entry.ino = ino;
-        entry.type = type;
-        co_return co_await WriteNode(leaf_block, leaf);
-      }
-    }
-    co_return MakeError(EUCLEAN, "directory index: leaf %d lacks cookie %d", leaf_block,
-                        found->cookie);
-  }();
-  if (!status.ok() && status.error().code() != ENOENT) stale_ = true;
-  co_return status;
+  CO_RETURN_IF_ERROR(CheckDirEntryName(name));
+  if (type >= 16) co_return MakeError(EINVAL, "directory entry type %d", type);
+  CallGuard guard(*this);
+  CO_RETURN_IF_ERROR(co_await ReloadIfStale());
+  co_return co_await DoReplace(name, ino, type);
+}
+
+Task<Status> DirTree::DoReplace(std::string_view name, uint64_t ino, uint8_t type) {
+  CO_ASSIGN_OR_RETURN(NameSearch search, co_await Search(name));
+  if (!search.entry.has_value()) {
+    co_return MakeError(ENOENT, "no entry \"%s\"", std::string(name));
+  }
+  DirNode leaf = *search.path.back().node;
+  auto at = std::lower_bound(leaf.entries.begin(), leaf.entries.end(), search.entry->cookie,
+                             CookieBelow);
+  CHECK(at != leaf.entries.end() && at->cookie == search.entry->cookie);
+  at->ino = ino;
+  at->type = type;
+  Changes changes;
+  changes.WriteNode(search.path.back().block, std::move(leaf));
+  co_return co_await Apply(changes, header_);
 }
 
 Task<Status> DirTree::List(uint64_t after, std::function<bool(const DirEntry&)> emit) {
-  if (stale_) CO_RETURN_IF_ERROR(co_await Reload());
-  if (after >= (uint64_t{1} << 63)) co_return Status();
-  Status status = co_await ForEachFrom(after + 1, emit);
-  if (!status.ok()) stale_ = true;
-  co_return status;
+  CallGuard guard(*this);
+  CO_RETURN_IF_ERROR(co_await ReloadIfStale());
+  if (after >= kDirCookieEnd - 1) co_return OkStatus();
+  co_return co_await ForEachFrom(after + 1, emit);
+}
+
+Task<Status> DirTree::Verify() {
+  CallGuard guard(*this);
+  CO_RETURN_IF_ERROR(co_await ReloadIfStale());
+  co_return co_await DoVerify();
+}
+
+Task<Status> DirTree::DoVerify() {
+  // Every block number below next_block is claimed exactly once: by the header, a node, a
+  // free-list block, or as a free number.
+  std::unordered_set<uint64_t> claimed = {kDirHeaderBlock};
+  struct Pending {
+    uint64_t block;
+    uint32_t level;
+    uint64_t low;
+    uint64_t high;
+  };
+  std::vector<Pending> pending;
+  pending.push_back(Pending{header_.root, header_.depth, 0, kDirCookieEnd});
+  uint64_t entries = 0;
+  while (!pending.empty()) {
+    const Pending next = pending.back();
+    pending.pop_back();
+    if (!claimed.insert(next.block).second) {
+      co_return MakeError(EUCLEAN, "directory block %d is referenced twice", next.block);
+    }
+    CO_ASSIGN_OR_RETURN(NodePtr node, co_await ReadNode(next.block, next.level, next.low, next.high));
+    if (node->is_leaf()) {
+      if (node->entries.empty() && next.block != header_.root) {
+        co_return MakeError(EUCLEAN, "directory block %d is an empty leaf still linked",
+                            next.block);
+      }
+      entries += node->entries.size();
+      continue;
+    }
+    for (size_t i = 0; i < node->children.size(); ++i) {
+      pending.push_back(Pending{node->children[i], next.level - 1,
+                                i == 0 ? next.low : node->keys[i],
+                                i + 1 < node->keys.size() ? node->keys[i + 1] : next.high});
+    }
+  }
+  if (entries != header_.entries) {
+    co_return MakeError(EUCLEAN, "directory index holds %d entries, its header counts %d",
+                        entries, header_.entries);
+  }
+  uint64_t free_numbers = header_.free.size();
+  for (uint64_t block : header_.free) {
+    if (!claimed.insert(block).second) {
+      co_return MakeError(EUCLEAN, "directory block %d is both free and in use", block);
+    }
+  }
+  for (uint64_t list = header_.free_list; list != 0;) {
+    if (!claimed.insert(list).second) {
+      co_return MakeError(EUCLEAN, "directory block %d: the free list loops or is in use", list);
+    }
+    CO_ASSIGN_OR_RETURN(DirFreeList decoded, co_await ReadFreeList(list, header_.next_block));
+    for (uint64_t block : decoded.blocks) {
+      if (!claimed.insert(block).second) {
+        co_return MakeError(EUCLEAN, "directory block %d is both free and in use", block);
+      }
+    }
+    free_numbers += decoded.blocks.size();
+    list = decoded.next;
+  }
+  if (free_numbers != header_.free_blocks) {
+    co_return MakeError(EUCLEAN, "directory index has %d free numbers, its header counts %d",
+                        free_numbers, header_.free_blocks);
+  }
+  if (claimed.size() != header_.next_block) {
+    co_return MakeError(EUCLEAN,
+                        "directory index: %d of its %d blocks are neither in use nor free",
+                        header_.next_block - claimed.size(), header_.next_block);
+  }
+  co_return OkStatus();
 }
 
 }  // namespace blobfs

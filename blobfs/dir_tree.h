@@ -1,127 +1,157 @@
-// DirTree: the entries of one directory as a B+tree in 4 KiB-class blocks of a DirStorage
+// DirTree: the entries of one directory as a B+tree in the blocks of a DirStorage
 // (FORMAT.md, "Directory index").
 //
 // Contract:
 //  - Entries map a name (1 to 255 bytes, no '/' or NUL: EINVAL / ENAMETOOLONG otherwise) to an
-//    inode number and a DT_* type. Each entry has a cookie: a keyed 55-bit hash of its name
-//    shifted left 8, plus a sequence byte that tells apart names whose hashes collide. Cookies
-//    are unique in the directory, stable while the entry lives, in [256, 2^63), and the tree is
-//    ordered by them, so List resumes by key: an entry present for a whole listing is returned
-//    exactly once whatever is inserted or removed between List calls.
-//  - Lookup, Insert, Remove and Replace read O(depth) blocks (plus the rare leaf neighbour when
-//    colliding names straddle a leaf boundary); nothing loads the whole directory.
-//  - Emptied leaves and inner nodes are unlinked and released; a directory emptied completely
-//    shrinks back to its header and one leaf. Leaves are not merged otherwise.
+//    inode number and a DT_* type (below 16, EINVAL otherwise). Each entry has a cookie: a keyed
+//    55-bit hash of its name shifted left 8, plus a sequence byte that tells apart names whose
+//    hashes collide (ENOSPC for a 257th name of one hash). Cookies are unique in the directory,
+//    stable while the entry lives, in [256, 2^63), and the tree is ordered by them, so List
+//    resumes by key: an entry present for a whole listing is returned exactly once whatever is
+//    inserted or removed between List calls.
+//  - Lookup, Insert, Remove and Replace read O(depth) blocks (a leaf neighbour more when names of
+//    one hash straddle a leaf boundary, a sibling more when a thin node merges); nothing loads the
+//    whole directory. Verify does, on purpose.
+//  - Emptied nodes are unlinked and thin ones merged with a sibling; released blocks are freed in
+//    storage at once and their numbers reused. A directory emptied completely shrinks back to its
+//    header and one leaf, whatever it grew to.
 //  - Every block carries a magic, its kind and level, and a CRC32C. A block that fails a check is
-//    EUCLEAN, naming the block; the tree never trusts a child number, count or length it did not
-//    check, so corruption cannot crash it or make it loop.
-//  - A failed storage call leaves the tree to reload everything from storage on its next call.
-//  - One caller at a time (the filesystem serializes namespace calls).
+//    EUCLEAN naming the block; the tree never follows a child number, count or length it did not
+//    check, and levels fall strictly on every descent, so corruption cannot crash it or make it
+//    loop. Verify finds what single operations cannot (a block referenced twice, lost blocks, a
+//    wrong entry count).
+//  - An operation does every read it needs before its first write, so a failed read (or a name
+//    that is absent, present, or bad) leaves storage untouched. A failed write may leave that one
+//    operation half written in storage (blobfs's DirBlobStorage never fails a write); the tree
+//    then drops its cache and reloads from storage on its next call, so it never disagrees with
+//    storage.
+//  - Writes go to storage at once; `cache_blocks` decoded nodes are kept for reads.
+//  - One call at a time (the filesystem serializes namespace calls; a second concurrent call is a
+//    CHECK failure).
 #ifndef BLOBFS_BLOBFS_DIR_TREE_H_
 #define BLOBFS_BLOBFS_DIR_TREE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
 #include <optional>
-#include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "blobfs/dir_storage.h"
+#include "blobfs/format/dir_block.h"
 #include "common/error.h"
 #include "common/task.h"
 
 namespace blobfs {
 
-struct DirEntry {
-  uint64_t cookie = 0;
-  uint64_t ino = 0;
-  uint8_t type = 0;
-  std::string name{};
-};
-
 class DirTree {
  public:
-  // The 55-bit name hash; tests may replace it to force collisions.
+  // The name hash, of which the low 55 bits count; tests may replace it to force collisions.
   using NameHash = std::function<uint64_t(std::string_view name, uint64_t seed)>;
   static uint64_t DefaultHash(std::string_view name, uint64_t seed);
 
-  // Writes an empty index (header block 0 and an empty root leaf in block 1).
+  // Writes an empty index: the header (block 0) and an empty root leaf (block 1).
   static Task<Status> Format(DirStorage& storage, uint64_t hash_seed);
-  // Reads and checks the header. `cache_blocks`: blocks kept in memory.
+  // Reads and checks the header: EUCLEAN if it is no index or was built with another seed or
+  // block size. `cache_blocks`: decoded nodes kept in memory.
   static Task<Result<std::unique_ptr<DirTree>>> Open(DirStorage& storage, uint64_t hash_seed,
                                                      size_t cache_blocks, NameHash hash = {});
 
   Task<Result<std::optional<DirEntry>>> Lookup(std::string_view name);
-  // EEXIST when present; the new entry's cookie otherwise.
+  // The new entry's cookie; EEXIST when the name is present.
   Task<Result<uint64_t>> Insert(std::string_view name, uint64_t ino, uint8_t type);
   // The removed entry; ENOENT when absent.
   Task<Result<DirEntry>> Remove(std::string_view name);
   // Points an existing name at another inode, keeping its cookie. ENOENT when absent.
   Task<Status> Replace(std::string_view name, uint64_t ino, uint8_t type);
   // Calls `emit` for the entries with cookie > `after` in cookie order until it returns false.
+  // `emit` runs synchronously and must not call the tree.
   Task<Status> List(uint64_t after, std::function<bool(const DirEntry&)> emit);
+  // Reads every block and checks the whole index: each block referenced once, keys within their
+  // parents' ranges, the entry count, and every block number below next_block either in the tree,
+  // free, or holding the free list. For fsck and tests.
+  Task<Status> Verify();
 
   uint64_t size() const { return header_.entries; }
   // Blocks in use, the header included.
-  uint64_t blocks_in_use() const;
+  uint64_t blocks_in_use() const { return header_.next_block - header_.free_blocks; }
+  // Inner levels above the leaves.
+  uint32_t depth() const { return header_.depth; }
   // Blocks read from storage so far (cache misses).
   uint64_t blocks_read() const { return blocks_read_; }
 
-  struct Header {
-    uint64_t root = 0;
-    uint32_t depth = 0;  // Levels above the leaves: 0 when the root is a leaf.
-    uint64_t entries = 0;
-    uint64_t next_block = 0;  // Blocks at or past this are unused.
-    std::vector<uint64_t> free_blocks;  // Released blocks below next_block, for reuse.
-  };
-  struct Node;
-
  private:
+  using NodePtr = std::shared_ptr<const DirNode>;
+  // One node of a descent: its block, the node, the range of cookies it may hold, and for an
+  // inner node the child slot taken.
+  struct Step {
+    uint64_t block = 0;
+    NodePtr node;
+    uint64_t low = 0;
+    uint64_t high = kDirCookieEnd;
+    size_t slot = 0;
+  };
+  using Path = std::vector<Step>;
+  // What a name's hash finds: the entry (with the path to its leaf) if the name is present, and
+  // the sequence numbers that names sharing its hash use.
+  struct NameSearch {
+    std::optional<DirEntry> entry;
+    Path path;
+    std::vector<bool> sequence_used = std::vector<bool>(256);
+  };
+  class Changes;
+  class CallGuard;
+
   DirTree(DirStorage& storage, uint64_t hash_seed, size_t cache_blocks, NameHash hash);
 
-  // One step of a descent: the inner node's block and the child slot taken.
-  struct PathStep {
-    uint64_t block;
-    size_t slot;
-  };
-
   Task<Status> Reload();
-  Task<Status> WithReloadOnError(Status status);
-  Task<Result<Node>> ReadNode(uint64_t block, int expected_kind, uint32_t expected_level);
-  Task<Status> WriteNode(uint64_t block, const Node& node);
-  Task<Status> WriteHeader();
-  Task<Result<uint64_t>> AllocateBlock();
-  Task<Status> FreeBlock(uint64_t block);
-  // Descends to the leaf that holds `cookie`, filling `path` with the inner steps and
-  // `next_leaf_key` with the first key of the following leaf (none for the last leaf).
-  Task<Result<uint64_t>> FindLeaf(uint64_t cookie, std::vector<PathStep>* path,
-                                  std::optional<uint64_t>* next_leaf_key);
-  // Visits the entries with cookie >= `from` in order until `visit` returns false.
+  Task<Status> ReloadIfStale();
+  // The node at `block`, from the cache or storage, checked to be at `level` and to hold only
+  // cookies in [low, high).
+  Task<Result<NodePtr>> ReadNode(uint64_t block, uint32_t level, uint64_t low, uint64_t high);
+  Task<Result<NodePtr>> PlannedOrRead(const Changes& changes, uint64_t block, uint32_t level);
+  Task<Result<DirFreeList>> ReadFreeList(uint64_t block, uint64_t next_block);
+  Task<Result<Path>> Descend(uint64_t cookie);
+  Task<Result<NameSearch>> Search(std::string_view name);
   Task<Status> ForEachFrom(uint64_t from, const std::function<bool(const DirEntry&)>& visit);
-  // The entries whose cookie is in [base, base + 255], i.e. the names with hash `base`.
-  Task<Result<std::vector<DirEntry>>> EntriesWithHash(uint64_t base);
-  Task<Result<std::optional<DirEntry>>> Find(std::string_view name);
-  // Puts `key` -> `child` right after `path.back()`'s slot, splitting upward as needed.
-  Task<Status> InsertIntoParent(std::vector<PathStep> path, uint64_t key, uint64_t child);
-  // Removes `path.back()`'s slot from its node, freeing nodes that empty, and collapses the root.
-  Task<Status> RemoveFromParent(std::vector<PathStep> path);
-  Task<Status> DoRemove(const DirEntry& entry);
+
+  // Planning: changes to a copy of the header and a set of block writes, with reads only.
+  Task<Result<uint64_t>> Allocate(DirHeader& header, Changes& changes);
+  void Free(DirHeader& header, Changes& changes, uint64_t block) const;
+  Task<Status> PlanGrowth(const Path& path, DirNode leaf, DirHeader& header, Changes& changes);
+  Task<Status> PlanShrink(const Path& path, DirNode leaf, DirHeader& header, Changes& changes);
+  Task<Status> PlanCollapse(DirHeader& header, Changes& changes, DirNode root);
+  Task<Status> PlanEmpty(const Path& path, DirHeader& header, Changes& changes);
+  // Writes the planned blocks, then the header, and adopts the header.
+  Task<Status> Apply(const Changes& changes, const DirHeader& header);
+
+  Task<Result<uint64_t>> DoInsert(std::string_view name, uint64_t ino, uint8_t type);
+  Task<Result<DirEntry>> DoRemove(std::string_view name);
+  Task<Status> DoReplace(std::string_view name, uint64_t ino, uint8_t type);
+  Task<Status> DoVerify();
+
   uint64_t BaseCookie(std::string_view name) const;
+  Status CheckLeafHashes(const DirNode& leaf, uint64_t block) const;
+  void CacheNode(uint64_t block, NodePtr node);
+  void ForgetNode(uint64_t block);
+  void DropCache();
 
   DirStorage& storage_;
   const uint64_t hash_seed_;
   const NameHash hash_;
   const uint32_t block_size_;
-  Header header_;
-  bool stale_ = false;
+  DirHeader header_;
+  bool stale_ = false;  // A write failed: reload before the next call.
+  bool busy_ = false;
 
-  // Raw blocks, most recently used first.
+  // Decoded nodes, most recently used first.
   const size_t cache_capacity_;
-  std::list<std::pair<uint64_t, std::vector<std::byte>>> lru_;
+  std::list<std::pair<uint64_t, NodePtr>> lru_;
   std::unordered_map<uint64_t, decltype(lru_)::iterator> cache_;
   uint64_t blocks_read_ = 0;
 };
