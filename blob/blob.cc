@@ -203,7 +203,8 @@ Task<Status> Blob::DoSetReadOnly() {
   data_read_only_.store(true, std::memory_order_release);
   MarkDirty();
   std::vector<Blob*> blobs(1, this);  // GCC 12 cannot co_await with an initializer list inside.
-  Status status = co_await store_->DoCommit(std::move(blobs));
+  std::vector<Blob*> no_deletions;
+  Status status = co_await store_->DoCommit(std::move(blobs), std::move(no_deletions));
   if (status.ok()) {
     metadata_read_only_ = true;
   } else {
@@ -214,7 +215,7 @@ Task<Status> Blob::DoSetReadOnly() {
 }
 
 Task<Status> Blob::Sync() {
-  return store_->OnMetadataReactor(store_->DoCommit(std::vector<Blob*>(1, this)));
+  return store_->OnMetadataReactor(store_->DoCommit(std::vector<Blob*>(1, this), {}));
 }
 
 }  // namespace blobfs

@@ -130,8 +130,11 @@ class BlobStore {
   // The ids of all blobs, ascending.
   Task<std::vector<uint64_t>> ListBlobs();
 
-  // Writes the pending changes of all `blobs` in one transaction.
-  Task<Status> Commit(std::span<Blob* const> blobs);
+  // Writes the pending changes of all `blobs` and deletes the `deletions` in one transaction.
+  // Each blob to delete must be open by its caller alone, with no write in flight, and not be
+  // the super blob (EBUSY otherwise); its uncommitted changes are dropped with it. On success the deleted blobs are closed
+  // and gone (their pointers dangle); on failure they stay open as they were.
+  Task<Status> Commit(std::span<Blob* const> blobs, std::span<Blob* const> deletions = {});
 
   // The super blob: one blob id the store's user finds its way in by (kNoBlobId for none).
   uint64_t super_blob() const { return super_.super_blob; }
@@ -163,7 +166,12 @@ class BlobStore {
   Task<Result<Blob*>> DoOpenBlob(uint64_t blob_id);
   Task<Status> DoCloseBlob(Blob* blob);
   Task<Status> DoDeleteBlob(uint64_t blob_id);
-  Task<Status> DoCommit(std::vector<Blob*> blobs);
+  Task<Status> DoCommit(std::vector<Blob*> blobs, std::vector<Blob*> deletions);
+  // EBUSY, EROFS or EUCLEAN unless `blob` can be deleted by a commit.
+  Status CheckDeletable(const Blob& blob) const;
+  // Adds `blob`'s deletion to `transaction`: its root zeroed, its clusters unmapped and, once
+  // durable, its clusters, pages and id released.
+  void AddDeletion(Blob& blob, MetadataTransaction& transaction);
   Task<Status> DoUnload();
 
   // Reads and parses the chain of `blob_id` from disk, with the indices of its pages.

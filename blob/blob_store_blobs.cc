@@ -1,5 +1,7 @@
 // BlobStore's blob operations: create, open, close, delete, list and commit.
 #include <algorithm>
+#include <iterator>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -168,7 +170,8 @@ Task<Status> BlobStore::DoCloseBlob(Blob* blob) {
       << "closing a blob that is not open";
   if (blob->open_references_ == 1 && !read_only_ && !blob->metadata_read_only_) {
     std::vector<Blob*> blobs(1, blob);  // GCC 12 cannot co_await with an initializer list inside.
-    CO_RETURN_IF_ERROR(co_await DoCommit(std::move(blobs)));
+    std::vector<Blob*> no_deletions;
+    CO_RETURN_IF_ERROR(co_await DoCommit(std::move(blobs), std::move(no_deletions)));
   }
   // The commit may have waited: look again.
   if (--blob->open_references_ == 0) open_blobs_.erase(blob->id());
@@ -229,16 +232,69 @@ Task<std::vector<uint64_t>> BlobStore::ListBlobs() {
   }(this));
 }
 
-Task<Status> BlobStore::Commit(std::span<Blob* const> blobs) {
-  return OnMetadataReactor(DoCommit(std::vector<Blob*>(blobs.begin(), blobs.end())));
+Task<Status> BlobStore::Commit(std::span<Blob* const> blobs, std::span<Blob* const> deletions) {
+  return OnMetadataReactor(DoCommit(std::vector<Blob*>(blobs.begin(), blobs.end()),
+                                    std::vector<Blob*>(deletions.begin(), deletions.end())));
 }
 
-Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs) {
+Status BlobStore::CheckDeletable(const Blob& blob) const {
+  auto it = open_blobs_.find(blob.id());
+  CHECK(it != open_blobs_.end() && it->second.get() == &blob) << "deleting a blob that is not open";
+  if (blob.open_references_ != 1 || !blob.allocating_.empty()) {
+    return MakeError(EBUSY, "delete blob 0x%x: %d references, %d writes allocating", blob.id(),
+                     blob.open_references_, blob.allocating_.size());
+  }
+  if (blob.metadata_read_only_) {
+    return MakeError(EROFS, "delete blob 0x%x: its metadata is read-only", blob.id());
+  }
+  if (blob.id() == super_.super_blob) {
+    return MakeError(EBUSY, "delete blob 0x%x: it is the super blob", blob.id());
+  }
+  return CheckClustersClaimed(blob.id(), blob.Snapshot().extents);
+}
+
+void BlobStore::AddDeletion(Blob& blob, MetadataTransaction& transaction) {
+  // Zeroing the root is the commit point: from then on no load finds the blob. Its clusters are
+  // those it maps now and those it gave up since its last commit (still allocated).
+  transaction.AddPageWrite(super_.md_start + blob.root_index_, AlignedBuffer(kPageSize, kPageSize),
+                           MetadataTransaction::Order::kCommitPoint);
+  std::vector<ClusterRun> clusters = blob.released_clusters_;
+  for (const ExtentRun& run : blob.Snapshot().extents) clusters.push_back({run.physical, run.count});
+  const uint64_t cluster_size = super_.cluster_size;
+  for (const ClusterRun& run : clusters) {
+    transaction.UnmapAfterCommit(run.start * cluster_size, run.count * cluster_size);
+  }
+  std::vector<uint32_t> pages = blob.released_pages_;
+  for (size_t i = 1; i < blob.chain_.size(); ++i) pages.push_back(blob.chain_[i]);
+  transaction.AfterCommit([this, root = blob.root_index_, clusters = std::move(clusters),
+                           pages = std::move(pages)] {
+    for (const ClusterRun& run : clusters) ReleaseClusters(run);
+    md_space_.ReleaseId(root);
+    md_space_.ReleasePage(root);
+    for (uint32_t page : pages) md_space_.ReleasePage(page);
+  });
+}
+
+Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs, std::vector<Blob*> deletions) {
   CO_RETURN_IF_ERROR(CheckWritable());
-  std::sort(blobs.begin(), blobs.end(), [](Blob* a, Blob* b) { return a->id() < b->id(); });
+  auto by_id = [](Blob* a, Blob* b) { return a->id() < b->id(); };
+  std::sort(blobs.begin(), blobs.end(), by_id);
   blobs.erase(std::unique(blobs.begin(), blobs.end()), blobs.end());
+  std::sort(deletions.begin(), deletions.end(), by_id);
+  deletions.erase(std::unique(deletions.begin(), deletions.end()), deletions.end());
+  for (Blob* blob : deletions) {
+    CHECK(!std::binary_search(blobs.begin(), blobs.end(), blob, by_id))
+        << "blob 0x" << std::hex << blob->id() << " both committed and deleted";
+    CO_RETURN_IF_ERROR(CheckDeletable(*blob));
+  }
   // One commit of a blob at a time, taken in id order so that overlapping commits cannot deadlock.
-  for (Blob* blob : blobs) co_await blob->commit_lock_.Acquire();
+  std::vector<Blob*> locked;
+  std::merge(blobs.begin(), blobs.end(), deletions.begin(), deletions.end(),
+             std::back_inserter(locked), by_id);
+  for (Blob* blob : locked) co_await blob->commit_lock_.Acquire();
+  // An open of a blob being deleted waits for the outcome.
+  auto deleting = std::make_shared<AsyncEvent>();
+  for (Blob* blob : deletions) busy_ids_.emplace(blob->id(), deleting);
 
   struct Prepared {
     Blob* blob;
@@ -287,7 +343,8 @@ Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs) {
                                         p.released.end());
       p.blob->mapped_since_commit_ |= p.mapped;
     }
-  } else if (!prepared.empty()) {
+  } else if (!prepared.empty() || !deletions.empty()) {
+    for (Blob* blob : deletions) AddDeletion(*blob, transaction);
     const uint64_t cluster_size = super_.cluster_size;
     for (const Prepared& p : prepared) {
       for (const ClusterRun& run : p.released) {
@@ -315,7 +372,13 @@ Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs) {
       }
     }
   }
-  for (Blob* blob : blobs) blob->commit_lock_.Release();
+  for (Blob* blob : locked) blob->commit_lock_.Release();
+  for (Blob* blob : deletions) {
+    busy_ids_.erase(blob->id());
+    // Deleted: the blob goes with its last reference. Failed: it stays open, as it was.
+    if (status.ok()) open_blobs_.erase(blob->id());
+  }
+  deleting->Set();
   co_return status;
 }
 

@@ -122,8 +122,11 @@ class BlobFileSystem final : public FileSystem {
   InodeAttr AttrOf(const Inode& inode) const;
   // Queues the inode's blob for deletion once it has no links, lookups or opens.
   void MaybeReclaim(Inode& inode);
-  // Deletes the blobs queued by MaybeReclaim whose unlink is committed (the committer calls it).
-  Task<Status> ReclaimQueued(std::vector<uint64_t> inos);
+  // Of the inodes whose unlink is committed, those still unreferenced, for this commit to delete;
+  // the others are put back (pinned) or dropped from reclaim (revived).
+  std::vector<Inode*> TakeReclaimable();
+  // Drops inodes whose blobs a commit deleted from the table, and their orphan entries.
+  Task<Status> ForgetDeleted(std::vector<Inode*> deleted);
   // Closes unreferenced clean inodes while the table is over its cap.
   Task<void> EvictIdle();
   Task<Status> AddOrphan(Inode& inode);
@@ -135,8 +138,12 @@ class BlobFileSystem final : public FileSystem {
   void MarkDirty(Inode& inode);
   // Queues the inode (its directory blocks or file data changed) for the next commit.
   void Queue(Inode& inode);
+  // Bumps the change sequence and starts the commit loop unless it runs.
+  void ScheduleCommit();
   // Returns once everything changed before the call is committed and the device flushed.
   Task<Status> CommitNow();
+  // CommitNow, then the commits that delete what was unlinked meanwhile (SyncFs, Unmount).
+  Task<Status> CommitAll();
   Task<Status> CommitOnce();
   Task<Status> CommitGroup();
   // Returns once no commit loop or commit runs (closing_ set: none starts).
@@ -185,7 +192,10 @@ class BlobFileSystem final : public FileSystem {
   // Commits, one at a time.
   AsyncSemaphore commit_lock_{1};
   std::vector<Inode*> queue_;           // Inodes with changes for the next commit.
-  std::vector<uint64_t> reclaim_queue_;  // Inodes to delete after the next commit.
+  // Inodes to delete: queued by MaybeReclaim, ready once a commit made their unlink durable, then
+  // deleted by the commit after that (never with their unlink: it may not reach the disk first).
+  std::vector<uint64_t> reclaim_queue_;
+  std::vector<uint64_t> reclaim_ready_;
   uint64_t change_seq_ = 0;             // Bumped by every change.
   uint64_t committed_seq_ = 0;          // Changes up to here are durable.
   bool commit_loop_running_ = false;

@@ -122,8 +122,6 @@ struct MountOptions {
   uint64_t cache_bytes = uint64_t{256} << 20;
   // Unreferenced inodes kept in memory for reuse.
   size_t inode_cache = 65536;
-  // Commit each call's changes before it returns (slow; for tests of durability ordering).
-  bool commit_each_call = false;
 };
 
 class FileSystem {

@@ -1,6 +1,7 @@
 // Group commit: calls queue their inodes; one commit at a time writes every queued inode's file
-// data, directory blocks and record and commits their blobs in one BlobStore::Commit. Calls
-// return before that; Fsync, SyncFs and friends wait for it (CommitNow).
+// data, directory blocks and record and commits their blobs in one BlobStore::Commit, which also
+// deletes the blobs of inodes whose unlink an earlier commit made durable. Calls return before
+// that; Fsync, SyncFs and friends wait for it (CommitNow).
 #include <cerrno>
 #include <vector>
 
@@ -14,12 +15,16 @@ void BlobFileSystem::MarkDirty(Inode& inode) {
 }
 
 void BlobFileSystem::Queue(Inode& inode) {
-  ++change_seq_;
   if (!inode.queued) {
     inode.queued = true;
     queue_.push_back(&inode);
   }
-  if (!commit_loop_running_ && !options_.commit_each_call && !closing_) {
+  ScheduleCommit();
+}
+
+void BlobFileSystem::ScheduleCommit() {
+  ++change_seq_;
+  if (!commit_loop_running_ && !closing_) {
     commit_loop_running_ = true;
     reactor_.Spawn(CommitLoop());
   }
@@ -48,6 +53,39 @@ Task<Status> BlobFileSystem::CommitNow() {
   co_return failed;
 }
 
+Task<Status> BlobFileSystem::CommitAll() {
+  // Each round deletes what the one before made ready; a third finds nothing left unless calls
+  // keep unlinking meanwhile.
+  for (int round = 0; round < 3; ++round) {
+    CO_RETURN_IF_ERROR(co_await CommitNow());
+    if (reclaim_queue_.empty() && reclaim_ready_.empty()) break;
+    ScheduleCommit();
+  }
+  co_return Status();
+}
+
+std::vector<Inode*> BlobFileSystem::TakeReclaimable() {
+  std::vector<Inode*> reclaimable;
+  std::vector<uint64_t> pinned;
+  for (uint64_t ino : reclaim_ready_) {
+    auto it = inodes_.find(ino);
+    if (it == inodes_.end()) continue;
+    Inode& inode = *it->second;
+    if (inode.record.nlink != 0 || inode.lookups > 0 || inode.opens > 0) {
+      // Linked again (O_TMPFILE) or looked up by number meanwhile: MaybeReclaim queues it again
+      // once it is unreferenced.
+      inode.reclaiming = false;
+      MaybeReclaim(inode);
+    } else if (inode.pins > 0) {
+      pinned.push_back(ino);  // A call still holds it: the next commit tries again.
+    } else {
+      reclaimable.push_back(&inode);
+    }
+  }
+  reclaim_ready_ = std::move(pinned);
+  return reclaimable;
+}
+
 Task<Status> BlobFileSystem::CommitOnce() {
   ++commits_in_flight_;
   Status status = co_await CommitGroup();
@@ -64,14 +102,17 @@ Task<Status> BlobFileSystem::CommitGroup() {
   batch.reserve(queue_.size());
   for (Inode* inode : queue_) {
     inode->queued = false;
-    batch.emplace_back(inode);
+    // An inode to delete has nothing more to write.
+    if (!inode->reclaiming) batch.emplace_back(inode);
   }
   queue_.clear();
-  std::vector<uint64_t> reclaims;
-  reclaims.swap(reclaim_queue_);
+  // Unlinked in or before this commit: deleted by the next one.
+  std::vector<uint64_t> unlinked;
+  unlinked.swap(reclaim_queue_);
+  std::vector<Inode*> doomed = TakeReclaimable();
   Status status;
   for (InodeRef& inode : batch) {
-    if (!inode->record_dirty || inode->reclaiming) continue;
+    if (!inode->record_dirty) continue;
     inode->record_dirty = false;
     status = co_await inode->blob->SetXattr(std::string(InodeRecord::kXattrName),
                                             inode->record.Encode(), XattrKind::kInternal);
@@ -80,36 +121,39 @@ Task<Status> BlobFileSystem::CommitGroup() {
   ns_lock_.Release();
 
   // File data first (ordered: a committed size never exposes unwritten blocks), then the
-  // directory blocks, then every blob's metadata in one transaction.
+  // directory blocks, then every blob's metadata and the deletions in one transaction.
   for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
     Inode& inode = *batch[i];
-    if (inode.reclaiming || inode.data == nullptr || !inode.data->dirty()) continue;
+    if (inode.data == nullptr || !inode.data->dirty()) continue;
     co_await inode.data_lock.Acquire();
     status = co_await inode.data->WriteBack();
     inode.data_lock.Release();
   }
   for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
     Inode& inode = *batch[i];
-    if (inode.reclaiming || inode.dir_storage == nullptr || !inode.dir_storage->dirty()) continue;
+    if (inode.dir_storage == nullptr || !inode.dir_storage->dirty()) continue;
     status = co_await inode.dir_storage->WriteBack();
   }
   if (status.ok()) {
     std::vector<Blob*> blobs;
     blobs.reserve(batch.size());
-    for (InodeRef& inode : batch) {
-      if (!inode->reclaiming) blobs.push_back(inode->blob);
+    for (InodeRef& inode : batch) blobs.push_back(inode->blob);
+    std::vector<Blob*> deletions;
+    deletions.reserve(doomed.size());
+    for (Inode* inode : doomed) {
+      if (inode->data != nullptr) inode->data->Discard();
+      deletions.push_back(inode->blob);
     }
-    status = co_await store_->Commit(blobs);
+    status = co_await store_->Commit(blobs, deletions);
   }
   if (!status.ok()) {
     // Everything stays queued for the next attempt.
     for (InodeRef& inode : batch) {
-      if (!inode->reclaiming) {
-        inode->record_dirty = true;
-        Queue(*inode);
-      }
+      inode->record_dirty = true;
+      Queue(*inode);
     }
-    reclaim_queue_.insert(reclaim_queue_.end(), reclaims.begin(), reclaims.end());
+    reclaim_queue_.insert(reclaim_queue_.end(), unlinked.begin(), unlinked.end());
+    for (Inode* inode : doomed) reclaim_ready_.push_back(inode->ino);
     commit_lock_.Release();
     co_return status;
   }
@@ -117,7 +161,11 @@ Task<Status> BlobFileSystem::CommitGroup() {
   // What an earlier commit failed to write was kept queued and is written now.
   commit_error_ = Status();
   batch.clear();
-  if (!reclaims.empty()) status = co_await ReclaimQueued(std::move(reclaims));
+  if (!unlinked.empty()) {
+    reclaim_ready_.insert(reclaim_ready_.end(), unlinked.begin(), unlinked.end());
+    ScheduleCommit();
+  }
+  if (!doomed.empty()) status = co_await ForgetDeleted(std::move(doomed));
   co_await EvictIdle();
   commit_lock_.Release();
   co_return status;

@@ -113,7 +113,7 @@ Task<Status> BlobFileSystem::SyncFs() {
   for (auto& [ino, inode] : inodes_) {
     if (inode->data != nullptr && inode->data->dirty()) Queue(*inode);
   }
-  CO_RETURN_IF_ERROR(co_await CommitNow());
+  CO_RETURN_IF_ERROR(co_await CommitAll());
   co_return co_await channel_->Flush();
 }
 

@@ -22,7 +22,11 @@ std::string OrphanName(uint64_t ino) { return absl::StrFormat("%016x", ino); }
 }  // namespace
 
 Task<Result<InodeRef>> BlobFileSystem::GetInode(uint64_t ino) {
-  if (auto it = inodes_.find(ino); it != inodes_.end()) co_return InodeRef(it->second.get());
+  if (auto it = inodes_.find(ino); it != inodes_.end()) {
+    // Unlinked and unreferenced: its blob is on its way out.
+    if (it->second->reclaiming) co_return MakeError(ESTALE, "inode 0x%x was deleted", ino);
+    co_return InodeRef(it->second.get());
+  }
   if (ino == store_->super_blob()) co_return MakeError(ESTALE, "inode 0x%x: no such inode", ino);
   Result<Blob*> opened = co_await store_->OpenBlob(ino);
   if (!opened.ok()) {
@@ -178,35 +182,23 @@ void BlobFileSystem::MaybeReclaim(Inode& inode) {
   Queue(inode);
 }
 
-Task<Status> BlobFileSystem::ReclaimQueued(std::vector<uint64_t> inos) {
+Task<Status> BlobFileSystem::ForgetDeleted(std::vector<Inode*> deleted) {
+  std::vector<uint64_t> inos;
+  inos.reserve(deleted.size());
+  for (Inode* inode : deleted) {
+    inos.push_back(inode->ino);
+    std::erase(queue_, inode);
+    inodes_.erase(inode->ino);
+  }
+  // Their orphan entries go with the next commit: a crash before it leaves entries naming no
+  // blob, which mount drops.
   Status status;
+  co_await ns_lock_.Acquire();
   for (uint64_t ino : inos) {
-    auto it = inodes_.find(ino);
-    if (it == inodes_.end()) continue;
-    Inode& inode = *it->second;
-    if (inode.in_use() || inode.record.nlink != 0) {
-      // Looked up again (a handle by number) or linked again (O_TMPFILE) meanwhile.
-      inode.reclaiming = false;
-      MaybeReclaim(inode);
-      continue;
-    }
-    if (inode.data != nullptr) inode.data->Discard();
-    Blob* blob = inode.blob;
-    std::erase(queue_, &inode);
-    inodes_.erase(it);
-    Status closed = co_await store_->CloseBlob(blob);
-    Status deleted = closed.ok() ? co_await store_->DeleteBlob(ino) : closed;
-    if (!deleted.ok()) {
-      LOG(WARNING) << "reclaim of inode 0x" << std::hex << ino << " failed: " << deleted
-                   << " (the orphan list keeps it for the next mount)";
-      if (status.ok()) status = deleted;
-      continue;
-    }
-    co_await ns_lock_.Acquire();
     Status removed = co_await RemoveOrphan(ino);
-    ns_lock_.Release();
     if (status.ok() && !removed.ok()) status = removed;
   }
+  ns_lock_.Release();
   co_return status;
 }
 

@@ -155,13 +155,13 @@ Task<Status> BlobFileSystem::Start() {
     }
   }
   if (!orphaned.empty()) LOG(INFO) << "reclaiming " << orphaned.size() << " orphaned inodes";
-  co_return co_await CommitNow();
+  co_return co_await CommitAll();
 }
 
 Task<Status> BlobFileSystem::Unmount() {
   CHECK(!unmounted_) << "unmounted twice";
   Status status;
-  if (channel_ != nullptr && !options_.read_only) status = co_await CommitNow();
+  if (channel_ != nullptr && !options_.read_only) status = co_await CommitAll();
   closing_ = true;
   co_await WaitForCommits();
   unmounted_ = true;

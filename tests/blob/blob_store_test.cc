@@ -308,6 +308,75 @@ TEST_P(BlobStoreTest, CommitOfSeveralBlobsIsOneTransaction) {
   EXPECT_TRUE(h_.injector().TakeWriteLog().empty());
 }
 
+TEST_P(BlobStoreTest, ACommitDeletesOpenBlobsInTheSameTransaction) {
+  const BlobStoreStats empty = h_.Stats();
+  ASSERT_ASSIGN_OR_FAIL(Blob * kept, h_.Create({.xattrs = {{"k", "v"}}}));
+  const uint64_t kept_id = kept->id();
+  std::vector<uint64_t> ids;
+  std::vector<Blob*> doomed;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 2, .thin = true}));
+    ASSERT_OK(h_.Write(blob, 0, Pattern(4096, i)));
+    if (i == 1) ASSERT_OK(h_.Run(blob->SetXattr("big", std::string(10000, 'b'))));
+    ASSERT_OK(h_.Run(blob->Sync()));
+    // Changes since the last commit go with the blob.
+    ASSERT_OK(h_.Write(blob, kCluster, Pattern(4096, 9)));
+    ids.push_back(blob->id());
+    doomed.push_back(blob);
+  }
+  // A second reference makes a blob undeletable, and nothing is written or deleted.
+  ASSERT_ASSIGN_OR_FAIL(Blob * again, h_.Open(ids[0]));
+  std::vector<Blob*> none;
+  EXPECT_EQ(ErrCode(h_.Run(h_.store().Commit(none, doomed))), EBUSY);
+  ASSERT_OK(h_.Close(again));
+  ASSERT_OK(h_.Run(kept->SetXattr("k", "w")));
+  std::vector<Blob*> commit = {kept};
+  h_.injector().StartRecording();
+  ASSERT_OK(h_.Run(h_.store().Commit(commit, doomed)));
+  std::vector<WriteLogEntry> log = h_.injector().TakeWriteLog();
+  h_.injector().StopRecording();
+  // One root written and three zeroed, then one flush; the unmaps of the freed clusters after.
+  size_t writes = 0, flushes = 0;
+  for (const WriteLogEntry& entry : log) {
+    writes += entry.type == IoType::kWrite;
+    flushes += entry.type == IoType::kFlush;
+  }
+  EXPECT_EQ(writes, 4u);
+  EXPECT_EQ(flushes, 1u);
+  for (uint64_t id : ids) EXPECT_EQ(ErrCode(h_.Open(id)), ENOENT);
+  BlobStoreStats stats = h_.Stats();
+  EXPECT_EQ(stats.blobs, 1u);
+  EXPECT_EQ(stats.md_pages_used, 1u);
+  EXPECT_EQ(stats.free_clusters, empty.free_clusters);
+  ASSERT_OK(h_.Close(kept));
+  Reload();
+  EXPECT_EQ(h_.Run(h_.store().ListBlobs()), std::vector<uint64_t>{kept_id});
+  // A dirty load finds the same.
+  h_.Crash();
+  ASSERT_OK(h_.Load({.bstype = "test"}));
+  EXPECT_EQ(h_.Stats().blobs, 1u);
+  EXPECT_EQ(h_.Stats().free_clusters, empty.free_clusters);
+}
+
+TEST_P(BlobStoreTest, AFailedCommitKeepsTheBlobsItWouldDelete) {
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 1, .xattrs = {{"k", "v"}}}));
+  const uint64_t id = blob->id();
+  ASSERT_OK(h_.Run(blob->Sync()));
+  const BlobStoreStats before = h_.Stats();
+  h_.injector().AddRule({.io_types = IoTypeBit(IoType::kWrite), .error = EIO});
+  std::vector<Blob*> none;
+  std::vector<Blob*> doomed = {blob};
+  EXPECT_EQ(ErrCode(h_.Run(h_.store().Commit(none, doomed))), EIO);
+  h_.injector().ClearRules();
+  // Still open and intact; a later commit deletes it.
+  ASSERT_ASSIGN_OR_FAIL(std::string value, h_.Run(blob->GetXattr("k")));
+  EXPECT_EQ(value, "v");
+  EXPECT_EQ(h_.Stats().free_clusters, before.free_clusters);
+  ASSERT_OK(h_.Run(h_.store().Commit(none, doomed)));
+  EXPECT_EQ(ErrCode(h_.Open(id)), ENOENT);
+  EXPECT_EQ(h_.Stats().free_clusters, before.free_clusters + 1);
+}
+
 TEST_P(BlobStoreTest, ACommitMappingNewClustersFlushesTheirDataFirst) {
   ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.num_clusters = 8, .thin = true}));
   ASSERT_OK(h_.Run(blob->Sync()));
