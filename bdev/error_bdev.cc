@@ -53,6 +53,8 @@ class ErrorDriver final : public BdevDriver, public ErrorInjector {
     recording_ = false;
     UpdateActive();
   }
+  uint64_t bytes_read() const override { return bytes_read_.load(std::memory_order_relaxed); }
+  void CountRead(uint64_t length) { bytes_read_.fetch_add(length, std::memory_order_relaxed); }
   std::vector<WriteLogEntry> TakeWriteLog() override {
     absl::MutexLock lock(&mutex_);
     return std::exchange(log_, {});
@@ -96,6 +98,7 @@ class ErrorDriver final : public BdevDriver, public ErrorInjector {
   const std::string name_;
   const std::unique_ptr<BdevDescriptor> base_;
   std::atomic<bool> active_{false};  // lets the common case skip the lock
+  std::atomic<uint64_t> bytes_read_{0};
   mutable absl::Mutex mutex_;
   std::vector<ActiveRule> rules_ ABSL_GUARDED_BY(mutex_);
   uint64_t injected_failures_ ABSL_GUARDED_BY(mutex_) = 0;
@@ -147,7 +150,7 @@ class ErrorChannel final : public DriverChannel {
     const uint32_t block_size = base_->geometry().block_size;
     const uint64_t offset = request.offset_blocks * block_size;
     const uint64_t length = request.num_blocks * block_size;
-    if (!driver_.active()) co_return co_await Forward(request.type, offset, length, request.iov);
+    if (!driver_.active()) co_return co_await ForwardCounted(request.type, offset, length, request.iov);
     ErrorDriver::Verdict verdict = driver_.Judge(request.type, offset, length);
     if (verdict.fail_with != 0) {
       co_return MakeError(verdict.fail_with, "error bdev '%s': injected failure of %s of %lu bytes at offset %lu",
@@ -157,7 +160,7 @@ class ErrorChannel final : public DriverChannel {
       driver_.Log(request.type, offset, length, request.iov, /*dropped=*/true);
       co_return OkStatus();
     }
-    Status status = co_await Forward(request.type, offset, length, request.iov);
+    Status status = co_await ForwardCounted(request.type, offset, length, request.iov);
     if (status.ok() && request.type != IoType::kRead) {
       driver_.Log(request.type, offset, length, request.iov, /*dropped=*/false);
     }
@@ -165,6 +168,12 @@ class ErrorChannel final : public DriverChannel {
   }
 
  private:
+  Task<Status> ForwardCounted(IoType type, uint64_t offset, uint64_t length,
+                              std::span<const iovec> iov) {
+    Status status = co_await Forward(type, offset, length, iov);
+    if (status.ok() && type == IoType::kRead) driver_.CountRead(length);
+    co_return status;
+  }
   Task<Status> Forward(IoType type, uint64_t offset, uint64_t length, std::span<const iovec> iov) {
     switch (type) {
       case IoType::kRead:

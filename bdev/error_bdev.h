@@ -56,6 +56,8 @@ class ErrorInjector {
   virtual void ClearRules() = 0;
   // Requests failed so far by rules.
   virtual uint64_t injected_failures() const = 0;
+  // Bytes read successfully through the error bdev so far.
+  virtual uint64_t bytes_read() const = 0;
 
   virtual void StartRecording() = 0;
   virtual void StopRecording() = 0;

@@ -214,6 +214,13 @@ Task<Status> Blob::DoSetReadOnly() {
   co_return status;
 }
 
+uint64_t Blob::xattr_bytes(XattrKind kind) const {
+  const auto& xattrs = kind == XattrKind::kUser ? xattrs_ : internal_xattrs_;
+  uint64_t bytes = 0;
+  for (const auto& [name, value] : xattrs) bytes += name.size() + value.size();
+  return bytes;
+}
+
 Task<Status> Blob::Sync() {
   return store_->OnMetadataReactor(store_->DoCommit(std::vector<Blob*>(1, this), {}));
 }

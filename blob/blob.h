@@ -106,6 +106,8 @@ class Blob {
   Task<Status> Sync();
   // True while changes are in memory only. On the metadata reactor only.
   bool dirty() const { return version_ != committed_version_; }
+  // Bytes of the names and values of the blob's xattrs of `kind`. On the metadata reactor only.
+  uint64_t xattr_bytes(XattrKind kind) const;
 
   Task<Status> Read(BlobChannel& channel, uint64_t offset, std::span<std::byte> buffer);
   Task<Status> Write(BlobChannel& channel, uint64_t offset, std::span<const std::byte> buffer);

@@ -112,6 +112,8 @@ class BlobStore {
   Reactor& metadata_reactor() { return *md_reactor_; }
 
   Task<BlobStoreStats> GetStats();
+  // Metadata pages not in use. On the metadata reactor only.
+  uint64_t free_md_pages() const { return md_space_.pages() - md_space_.used_pages(); }
 
   // A channel for blob data I/O on the calling reactor.
   Result<std::unique_ptr<BlobChannel>> OpenChannel();

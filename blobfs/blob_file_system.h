@@ -149,9 +149,14 @@ class BlobFileSystem final : public FileSystem {
   // Returns once no commit loop or commit runs (closing_ set: none starts).
   Task<void> WaitForCommits();
   Task<void> CommitLoop();
+  // Returns when the oldest uncommitted change is commit_interval old, when kMaxQueuedInodes wait,
+  // or when closing.
+  Task<void> WaitUntilCommitDue();
 
   // --- helpers shared by the calls
   Status CheckWritable() const;
+  // ENOSPC unless `pages` metadata pages are free with `keep` more left over.
+  Status CheckMetadataRoom(uint64_t pages, uint64_t keep) const;
   Result<Handle*> FileHandle(uint64_t handle);
   Result<Handle*> DirHandle(uint64_t handle);
   uint64_t AddHandle(Inode& inode, int flags, bool directory);
@@ -181,6 +186,9 @@ class BlobFileSystem final : public FileSystem {
   Blob* super_blob_ = nullptr;
   uint64_t generation_counter_ = 0;
 
+  // Metadata pages new inodes leave free, for what existing ones grow by (xattrs, extent lists,
+  // the copy a commit writes before it frees the old chain).
+  uint64_t md_reserve_ = 0;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Inode>> inodes_;
   InodeRef root_;
   InodeRef orphans_;

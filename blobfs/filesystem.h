@@ -30,6 +30,7 @@
 
 #include <sys/uio.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -122,6 +123,9 @@ struct MountOptions {
   uint64_t cache_bytes = uint64_t{256} << 20;
   // Unreferenced inodes kept in memory for reuse.
   size_t inode_cache = 65536;
+  // Changes are committed at most this long after they are made (like ext4's commit=), sooner
+  // when many inodes wait or a call needs them durable (fsync, syncfs, unmount). 0: at once.
+  std::chrono::milliseconds commit_interval{5000};
 };
 
 class FileSystem {

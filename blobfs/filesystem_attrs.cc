@@ -16,6 +16,11 @@ namespace blobfs {
 namespace {
 
 constexpr size_t kXattrValueMax = 65536;
+// Names and values of one inode's extended attributes together (ext4 allows one block): bounds
+// the metadata chain a commit of the inode rewrites.
+constexpr uint64_t kXattrTotalMax = 256 * 1024;
+// Usable bytes of a metadata page, a little less than its descriptor area, for estimates.
+constexpr uint64_t kMetadataPageBytes = 3800;
 
 enum class XattrNamespace { kUser, kTrusted, kSecurity, kAcl };
 
@@ -72,6 +77,15 @@ Status CheckXattrAccess(const InodeRecord& record, const Credentials& caller,
 
 Status BlobFileSystem::CheckWritable() const {
   if (options_.read_only) return MakeError(EROFS, "the filesystem is mounted read-only");
+  return Status();
+}
+
+Status BlobFileSystem::CheckMetadataRoom(uint64_t pages, uint64_t keep) const {
+  const uint64_t free_pages = store_->free_md_pages();
+  if (free_pages < pages + keep) {
+    return MakeError(ENOSPC, "metadata region full: %d pages wanted, %d free, %d kept in reserve",
+                     pages, free_pages, keep);
+  }
   return Status();
 }
 
@@ -197,6 +211,17 @@ Task<Status> BlobFileSystem::SetXattr(const Credentials& caller, uint64_t ino,
   if (!existing.ok() && (flags & XATTR_REPLACE) != 0) {
     co_return MakeError(ENODATA, "no xattr \"%s\"", key);
   }
+  const uint64_t total = inode->blob->xattr_bytes(XattrKind::kUser) -
+                         (existing.ok() ? key.size() + existing->size() : 0) + key.size() +
+                         value.size();
+  if (total > kXattrTotalMax) {
+    co_return MakeError(ENOSPC, "inode 0x%x: %d bytes of xattrs (at most %d)", ino, total,
+                        kXattrTotalMax);
+  }
+  // The commit writes the inode's whole chain anew before it frees the old one.
+  const uint64_t chain_pages =
+      (total + inode->blob->xattr_bytes(XattrKind::kInternal)) / kMetadataPageBytes + 2;
+  CO_RETURN_IF_ERROR(CheckMetadataRoom(chain_pages, md_reserve_ / 2));
   CO_RETURN_IF_ERROR(co_await inode->blob->SetXattr(key, std::string(value), XattrKind::kUser));
   inode->record.ctime = Timestamp::Now();
   MarkDirty(*inode);
@@ -254,11 +279,14 @@ Task<Result<FsStats>> BlobFileSystem::StatFs() {
   fs.total_blocks = stats.total_clusters * stats.cluster_size / super_.block_size;
   uint64_t free_bytes = stats.free_clusters * stats.cluster_size;
   free_bytes -= std::min(free_bytes, cache_->reserved_bytes());
-  // Free metadata pages hold new inodes and small files: they count as free space too.
-  free_bytes += (stats.md_pages - stats.md_pages_used) * 4096;
+  // Free metadata pages hold new inodes and small files: they count as free space too, but for
+  // the reserve that metadata growth draws on.
+  const uint64_t free_pages = stats.md_pages - stats.md_pages_used;
+  const uint64_t free_inodes = free_pages > md_reserve_ ? free_pages - md_reserve_ : 0;
+  free_bytes += free_inodes * 4096;
   fs.free_blocks = free_bytes / super_.block_size;
-  fs.total_inodes = stats.md_pages;
-  fs.free_inodes = stats.md_pages - stats.md_pages_used;
+  fs.total_inodes = stats.md_pages - std::min(stats.md_pages, md_reserve_);
+  fs.free_inodes = free_inodes;
   fs.name_max = kNameMax;
   fs.uuid = super_.uuid;
   co_return fs;

@@ -1,13 +1,25 @@
-// Group commit: calls queue their inodes; one commit at a time writes every queued inode's file
+// Group commit: calls queue their inodes; a commit_interval after the first change (or as soon as
+// many inodes wait, or a call needs durability) one commit at a time writes every queued inode's file
 // data, directory blocks and record and commits their blobs in one BlobStore::Commit, which also
 // deletes the blobs of inodes whose unlink an earlier commit made durable. Calls return before
 // that; Fsync, SyncFs and friends wait for it (CommitNow).
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <vector>
 
 #include "blobfs/blob_file_system.h"
+#include "common/clock.h"
 
 namespace blobfs {
+namespace {
+
+// Queued inodes that make a commit due at once: bounds the memory and the latency of one commit.
+constexpr size_t kMaxQueuedInodes = 16384;
+// How often a waiting commit loop looks at the queue and for unmount.
+constexpr std::chrono::milliseconds kCommitPoll{10};
+
+}  // namespace
 
 void BlobFileSystem::MarkDirty(Inode& inode) {
   inode.record_dirty = true;
@@ -35,6 +47,9 @@ Task<void> BlobFileSystem::CommitLoop() {
   // their changes and join this commit.
   co_await Reactor::SwitchTo(reactor_);
   while (committed_seq_ < change_seq_ && !closing_) {
+    co_await WaitUntilCommitDue();
+    // A call may have committed everything meanwhile (CommitNow), or unmount begun.
+    if (committed_seq_ >= change_seq_ || closing_) break;
     Status status = co_await CommitOnce();
     if (!status.ok()) {
       LOG(ERROR) << "blobfs commit failed: " << status;
@@ -43,6 +58,16 @@ Task<void> BlobFileSystem::CommitLoop() {
     }
   }
   commit_loop_running_ = false;
+}
+
+Task<void> BlobFileSystem::WaitUntilCommitDue() {
+  const int64_t due = MonotonicNanos() + std::chrono::nanoseconds(options_.commit_interval).count();
+  while (!closing_ && queue_.size() < kMaxQueuedInodes && committed_seq_ < change_seq_) {
+    const int64_t left = due - MonotonicNanos();
+    if (left <= 0) break;
+    co_await reactor_.Sleep(std::min<std::chrono::nanoseconds>(std::chrono::nanoseconds(left),
+                                                               kCommitPoll));
+  }
 }
 
 Task<Status> BlobFileSystem::CommitNow() {

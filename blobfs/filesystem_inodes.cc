@@ -65,6 +65,7 @@ uint64_t BlobFileSystem::NextGeneration() {
 Task<Result<InodeRef>> BlobFileSystem::NewInode(const Credentials& caller, const Inode& parent,
                                                 uint32_t mode, uint64_t rdev,
                                                 std::string_view symlink_target) {
+  CO_RETURN_IF_ERROR(CheckMetadataRoom(1, md_reserve_));
   NewOwner owner = OwnerOfNewInode(parent.record, caller, mode);
   Timestamp now = Timestamp::Now();
   InodeRecord record;

@@ -1,4 +1,5 @@
 // Mkfs, mount, unmount and the reclaim of orphaned inodes at mount.
+#include <algorithm>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -121,6 +122,8 @@ Task<Status> BlobFileSystem::Start() {
     co_return MakeError(EROFS, "mount: the filesystem has read-only features 0x%x this build "
                         "does not know; mount it read-only", super_.ro_compat_features);
   }
+  const BlobStoreStats stats = co_await store_->GetStats();
+  md_reserve_ = std::clamp<uint64_t>(stats.md_pages / 64, 16, 4096);
   cache_ = std::make_unique<BufferCache>(*store_, BufferCacheOptions{
                                                       .capacity_bytes = options_.cache_bytes});
   if (!options_.read_only) {

@@ -227,5 +227,79 @@ TEST_P(FsFullTest, AFullDeviceCutsWritesShortAndTheSizeMatchesWhatWasWritten) {
 INSTANTIATE_TEST_SUITE_P(Backings, FsFullTest, ::testing::Values(Backing::kMalloc),
                          fs_test::BackingName);
 
+// Few metadata pages: inodes run out before clusters do.
+class FsInodesFullTest : public FsTest {
+ protected:
+  uint64_t md_pages() const override { return 64; }
+};
+
+TEST_P(FsInodesFullTest, RunningOutOfInodesIsEnospcAndLosesNothing) {
+  ASSERT_ASSIGN_OR_FAIL(FsStats start, Run(fs_->StatFs()));
+  EXPECT_LT(start.free_inodes, 64u);
+  ASSERT_ASSIGN_OR_FAIL(auto keep, Create(root(), "keep"));
+  std::vector<std::string> names;
+  Status failure;
+  for (int i = 0; i < 100; ++i) {
+    std::string name = absl::StrCat("f", i);
+    auto made = Run(fs_->MkNod(root_caller_, root(), name, S_IFREG | 0644, 0));
+    if (!made.ok()) {
+      failure = made.status();
+      break;
+    }
+    Run(fs_->Forget(made->ino, 1));
+    names.push_back(name);
+  }
+  EXPECT_EQ(failure.error().code(), ENOSPC);
+  EXPECT_EQ(names.size(), start.free_inodes - 1);
+  ASSERT_ASSIGN_OR_FAIL(FsStats full, Run(fs_->StatFs()));
+  EXPECT_EQ(full.free_inodes, 0u);
+  // Every kind of new inode is refused; data still goes to existing files.
+  EXPECT_EQ(ErrCode(Run(fs_->MkDir(root_caller_, root(), "d", 0755))), ENOSPC);
+  EXPECT_EQ(ErrCode(Run(fs_->Symlink(root_caller_, root(), "s", "target"))), ENOSPC);
+  EXPECT_EQ(ErrCode(Create(root(), "c")), ENOSPC);
+  EXPECT_EQ(ErrCode(Lookup(root(), "d")), ENOENT);
+  const std::string data = Pattern(100000, 3);
+  ASSERT_OK(Write(keep.handle, 0, data));
+  // Existing inodes still grow into the reserve new ones leave, until it runs low: then that is
+  // refused too, and the filesystem still commits.
+  const std::string value(10000, 'x');
+  std::vector<std::string> xattrs;
+  Status refused;
+  for (int i = 0; i < 10 && refused.ok(); ++i) {
+    std::string name = absl::StrCat("user.x", i);
+    refused = Run(fs_->SetXattr(root_caller_, keep.attr.ino, name, value, 0));
+    if (refused.ok()) xattrs.push_back(name);
+  }
+  EXPECT_EQ(refused.error().code(), ENOSPC);
+  EXPECT_GE(xattrs.size(), 1u);
+  ASSERT_OK(Run(fs_->SyncFs()));
+  for (const std::string& name : xattrs) {
+    ASSERT_OK(Run(fs_->RemoveXattr(root_caller_, keep.attr.ino, name)));
+  }
+  ASSERT_OK(Run(fs_->SyncFs()));
+  // One unlink frees one inode.
+  ASSERT_OK(Run(fs_->Unlink(root_caller_, root(), names.back())));
+  names.pop_back();
+  ASSERT_OK(Run(fs_->SyncFs()));
+  ASSERT_ASSIGN_OR_FAIL(auto again, Run(fs_->MkDir(root_caller_, root(), "d", 0755)));
+  Run(fs_->Forget(again.ino, 1));
+  ASSERT_OK(Run(fs_->Release(keep.handle)));
+  Remount();
+  std::vector<std::string> listed = List(root());
+  for (const std::string& name : names) {
+    EXPECT_NE(std::find(listed.begin(), listed.end(), name), listed.end()) << name;
+  }
+  EXPECT_EQ(listed.size(), names.size() + 4);  // ".", "..", "keep", "d"
+  ASSERT_ASSIGN_OR_FAIL(auto file, Lookup(root(), "keep"));
+  EXPECT_EQ(file.size, data.size());
+  ASSERT_ASSIGN_OR_FAIL(uint64_t handle, Run(fs_->Open(root_caller_, file.ino, O_RDONLY)));
+  EXPECT_EQ(Read(handle, 0, data.size()), data);
+  ASSERT_OK(Run(fs_->Release(handle)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backings, FsInodesFullTest,
+                         ::testing::Values(Backing::kMalloc, Backing::kUring),
+                         fs_test::BackingName);
+
 }  // namespace
 }  // namespace blobfs

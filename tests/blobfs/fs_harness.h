@@ -29,6 +29,8 @@ class FsTest : public ::testing::TestWithParam<Backing> {
  protected:
   virtual uint64_t device_size() const { return uint64_t{256} << 20; }
   virtual MountOptions mount_options() const { return MountOptions{}; }
+  // Metadata pages (inodes) of the store; 0: the blob store's default.
+  virtual uint64_t md_pages() const { return 0; }
 
   void SetUp() override {
     reactor_ = bdev_test::NewReactor();
@@ -45,6 +47,7 @@ class FsTest : public ::testing::TestWithParam<Backing> {
     CHECK_OK(error.status());
     injector_ = GetErrorInjector(**error);
     BlobStoreInitOptions init{.cluster_size = 4096, .bstype = std::string(FsSuper::kBstype)};
+    if (md_pages() != 0) init.md_pages = md_pages();
     auto store = Run(BlobStore::Init(Device(), std::move(init)));
     ASSERT_OK(store.status());
     ASSERT_OK(Run(FileSystem::Mkfs(**store, MkfsOptions{})));
