@@ -79,11 +79,11 @@ Task<Status> BlobFileSystem::CommitNow() {
 }
 
 Task<Status> BlobFileSystem::CommitAll() {
-  // Each round deletes what the one before made ready; a third finds nothing left unless calls
-  // keep unlinking meanwhile.
-  for (int round = 0; round < 3; ++round) {
+  // A commit makes unlinks durable, the next deletes those inodes' blobs, the one after drops
+  // their orphan entries; more rounds only if calls keep changing things meanwhile.
+  for (int round = 0; round < 4; ++round) {
     CO_RETURN_IF_ERROR(co_await CommitNow());
-    if (reclaim_queue_.empty() && reclaim_ready_.empty()) break;
+    if (reclaim_queue_.empty() && reclaim_ready_.empty() && committed_seq_ >= change_seq_) break;
     ScheduleCommit();
   }
   co_return Status();
