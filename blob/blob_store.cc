@@ -2,6 +2,7 @@
 // operations are in blob_store_blobs.cc, the load paths in blob_store_load.cc.
 #include "blob/blob_store.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -76,6 +77,23 @@ Task<Result<AlignedBuffer>> BlobStore::ReadPages(uint64_t device_page, uint64_t 
   co_return buffer;
 }
 
+Task<Result<AlignedBuffer>> BlobStore::ReadMetadataPage(uint32_t index) {
+  AlignedBuffer page(kPageSize, kPageSize);
+  if (md_cache_.Lookup(index, page.span())) co_return page;
+  // Blobs made together sit on neighbouring pages: read the window and cache its used pages.
+  const uint64_t first = index / kMetadataReadWindowPages * kMetadataReadWindowPages;
+  const uint64_t count = std::min<uint64_t>(kMetadataReadWindowPages, md_space_.pages() - first);
+  const uint64_t epoch = md_cache_.epoch();
+  CO_ASSIGN_OR_RETURN(AlignedBuffer window, co_await ReadPages(super_.md_start + first, count));
+  for (uint64_t i = 0; i < count; ++i) {
+    const auto at = static_cast<uint32_t>(first + i);
+    std::span<const std::byte> bytes = window.span().subspan(i * kPageSize, kPageSize);
+    if (at == index) std::memcpy(page.data(), bytes.data(), kPageSize);
+    if (at == index || md_space_.PageInUse(at)) md_cache_.Insert(at, bytes, epoch);
+  }
+  co_return page;
+}
+
 Task<Status> BlobStore::WriteSuperBlock() {
   AlignedBuffer page(kPageSize, kPageSize);
   super_.Encode(page.span());
@@ -85,6 +103,13 @@ Task<Status> BlobStore::WriteSuperBlock() {
 }
 
 Task<Status> BlobStore::CommitTransaction(MetadataTransaction& transaction) {
+  const uint64_t md_start = super_.md_start;
+  const uint64_t md_end = super_.md_start + super_.md_len;
+  transaction.ForEachWrittenPage([&](uint64_t device_page) {
+    if (device_page >= md_start && device_page < md_end) {
+      md_cache_.Invalidate(static_cast<uint32_t>(device_page - md_start));
+    }
+  });
   Status status = co_await transaction.Commit(*md_channel_);
   if (!status.ok()) commit_failed_ = true;
   co_return status;

@@ -42,6 +42,7 @@
 #include "blob/blob_channel.h"
 #include "blob/cluster_allocator.h"
 #include "blob/format/super_block.h"
+#include "blob/metadata_page_cache.h"
 #include "blob/metadata_space.h"
 #include "blob/metadata_transaction.h"
 #include "common/aligned_buffer.h"
@@ -88,6 +89,10 @@ struct BlobCreateOptions {
   std::map<std::string, std::string> xattrs{};
   std::map<std::string, std::string> internal_xattrs{};
 };
+
+// Metadata pages the store keeps cached (32 MiB), and the aligned window one cache miss reads.
+inline constexpr size_t kMetadataCachePages = 8192;
+inline constexpr uint32_t kMetadataReadWindowPages = 16;
 
 class BlobStore {
  public:
@@ -159,6 +164,8 @@ class BlobStore {
   Task<Status> RecoverFromMetadataRegion();
   // Reads `count` device pages from `device_page` into a page-aligned buffer.
   Task<Result<AlignedBuffer>> ReadPages(uint64_t device_page, uint64_t count);
+  // Page `index` of the metadata region, from the cache or read with its window of neighbours.
+  Task<Result<AlignedBuffer>> ReadMetadataPage(uint32_t index);
   // Marks the pages, id and clusters of one valid chain found by the dirty load.
   Status ClaimRecoveredBlob(const BlobMetadata& metadata, std::span<const uint32_t> chain);
   // Writes the super block with `super_` as it is now, as a commit point.
@@ -205,6 +212,7 @@ class BlobStore {
   bool commit_failed_ = false;
   std::unique_ptr<ClusterAllocator> clusters_;
   MetadataSpace md_space_;
+  MetadataPageCache md_cache_{kMetadataCachePages};
   // Open blobs by id.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Blob>> open_blobs_;
   // Ids being loaded by OpenBlob or removed by DeleteBlob, with an event set when that ends.

@@ -106,7 +106,7 @@ Task<Result<std::pair<BlobMetadata, std::vector<uint32_t>>>> BlobStore::ReadChai
   std::vector<uint32_t> indices;
   absl::flat_hash_set<uint32_t> visited;
   for (uint32_t index = *root;;) {
-    CO_ASSIGN_OR_RETURN(AlignedBuffer buffer, co_await ReadPages(super_.md_start + index, 1));
+    CO_ASSIGN_OR_RETURN(AlignedBuffer buffer, co_await ReadMetadataPage(index));
     CO_ASSIGN_OR_RETURN(MetadataPage page, ParseMetadataPage(buffer.span(), index));
     const uint32_t next = page.header.next;
     buffers.push_back(std::move(buffer));

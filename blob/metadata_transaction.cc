@@ -12,6 +12,13 @@ void MetadataTransaction::AddPageWrite(uint64_t device_page, AlignedBuffer pages
   writes_.insert_or_assign(device_page, PageWrite{std::move(pages), order});
 }
 
+void MetadataTransaction::ForEachWrittenPage(
+    absl::FunctionRef<void(uint64_t device_page)> visit) const {
+  for (const auto& [device_page, write] : writes_) {
+    for (uint64_t i = 0; i < write.page.size() / kPageSize; ++i) visit(device_page + i);
+  }
+}
+
 void MetadataTransaction::UnmapAfterCommit(uint64_t offset, uint64_t length) {
   unmaps_.push_back({offset, length});
 }

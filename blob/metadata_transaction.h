@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "bdev/bdev.h"
 #include "blob/format/page.h"
 #include "common/aligned_buffer.h"
@@ -59,6 +60,8 @@ class MetadataTransaction {
   void AfterCommit(absl::AnyInvocable<void() &&> release);
 
   bool empty() const { return writes_.empty() && unmaps_.empty() && releases_.empty(); }
+  // Calls `visit` with the device page number of every page this transaction writes.
+  void ForEachWrittenPage(absl::FunctionRef<void(uint64_t device_page)> visit) const;
   size_t page_writes() const { return writes_.size(); }
 
   // Writes everything through `channel` (see the contract) and runs the releases. The transaction

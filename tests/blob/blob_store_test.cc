@@ -308,6 +308,34 @@ TEST_P(BlobStoreTest, CommitOfSeveralBlobsIsOneTransaction) {
   EXPECT_TRUE(h_.injector().TakeWriteLog().empty());
 }
 
+TEST_P(BlobStoreTest, BlobsReopenedFromTheMetadataCacheShowTheirLatestCommit) {
+  // Neighbouring blobs: opening one caches the pages of the others.
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Create({.xattrs = {{"v", "0"}}}));
+    ids.push_back(blob->id());
+    ASSERT_OK(h_.Close(blob));
+  }
+  for (int round = 1; round <= 3; ++round) {
+    for (uint64_t id : ids) {
+      ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Open(id));
+      ASSERT_ASSIGN_OR_FAIL(std::string value, h_.Run(blob->GetXattr("v")));
+      EXPECT_EQ(value, std::to_string(round - 1));
+      // A value that needs a chain of several pages, then one that fits the root again.
+      std::string next = std::to_string(round);
+      ASSERT_OK(h_.Run(blob->SetXattr("pad", std::string(round == 2 ? 9000 : 10, 'p'))));
+      ASSERT_OK(h_.Run(blob->SetXattr("v", next)));
+      ASSERT_OK(h_.Close(blob));
+    }
+  }
+  ASSERT_OK(h_.Run(h_.store().DeleteBlob(ids[3])));
+  EXPECT_EQ(ErrCode(h_.Open(ids[3])), ENOENT);
+  ASSERT_ASSIGN_OR_FAIL(Blob * blob, h_.Open(ids[4]));
+  ASSERT_ASSIGN_OR_FAIL(std::string pad, h_.Run(blob->GetXattr("pad")));
+  EXPECT_EQ(pad.size(), 10u);
+  ASSERT_OK(h_.Close(blob));
+}
+
 TEST_P(BlobStoreTest, ACommitDeletesOpenBlobsInTheSameTransaction) {
   const BlobStoreStats empty = h_.Stats();
   ASSERT_ASSIGN_OR_FAIL(Blob * kept, h_.Create({.xattrs = {{"k", "v"}}}));
