@@ -123,6 +123,16 @@ uint64_t FileData::allocated_bytes() const {
          cache_.cluster_size();
 }
 
+bool FileData::RangeCached(uint64_t offset, uint64_t length) const {
+  const uint64_t end_block = (offset + length + block_size() - 1) / block_size();
+  for (uint64_t block = offset / block_size(); block < end_block; ++block) {
+    auto it = buffers_.find(block * block_size() / buffer_size());
+    if (it == buffers_.end()) return false;
+    if ((it->second->valid >> (block % cache_.blocks_per_buffer()) & 1) == 0) return false;
+  }
+  return true;
+}
+
 BufferCache::Handle FileData::GetBuffer(uint64_t index) {
   if (auto it = buffers_.find(index); it != buffers_.end()) {
     cache_.Touch(it->second);
@@ -197,7 +207,10 @@ Task<Result<size_t>> FileData::Read(uint64_t offset, std::span<const iovec> out)
     readahead_ = std::min<uint64_t>(std::max(readahead_ * 2, kReadaheadStart),
                                     cache_.options().readahead_max);
   }
-  uint64_t load_end = std::min(size_, offset + length + readahead_);
+  // Read ahead only when the request misses: one large read then serves the requests after it,
+  // instead of every request reading the next sliver of a sliding window.
+  const uint64_t load_end =
+      RangeCached(offset, length) ? offset + length : std::min(size_, offset + length + readahead_);
 
   // Pin every buffer of the range, then read each run of missing blocks with one request.
   const uint64_t first_index = offset / buffer_size();

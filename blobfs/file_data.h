@@ -12,7 +12,8 @@
 //    WriteBack also writes or removes the inline xattr and grows the blob. None of it is durable
 //    until blobfs commits the blob and flushes. A write that needs clusters the store cannot
 //    give (counting other files' reservations) is cut short; with nothing written it is ENOSPC.
-//  - Sequential reads read ahead, doubling from 128 KiB up to readahead_max per read.
+//  - Sequential reads read ahead, doubling from 128 KiB up to readahead_max per read; a read the
+//    cache already holds reads nothing, so a window is read in one request and then consumed.
 //  - Fallocate modes: 0 and FALLOC_FL_KEEP_SIZE allocate; PUNCH_HOLE (with KEEP_SIZE) deallocates
 //    whole clusters and zeroes the rest; ZERO_RANGE (optionally KEEP_SIZE) zeroes and allocates;
 //    others are EOPNOTSUPP. Seek does SEEK_DATA / SEEK_HOLE (ENXIO at or past the size).
@@ -72,6 +73,8 @@ class FileData {
 
   uint32_t block_size() const { return cache_.block_size(); }
   uint64_t buffer_size() const { return cache_.options().buffer_size; }
+  // True when every block of [offset, offset + length) is valid in the cache.
+  bool RangeCached(uint64_t offset, uint64_t length) const;
   // The cached buffer `index`, created (empty) if absent.
   BufferCache::Handle GetBuffer(uint64_t index);
   // Makes blocks [first, first + count) of `buffer` valid, reading what the blob holds.

@@ -1,0 +1,114 @@
+// FileData over BufferCache on a blob store: the cache's memory stays near its cap whatever the
+// files' sizes, and sequential reads read ahead (later reads are served from memory) while random
+// reads do not.
+#include <sys/uio.h>
+
+#include <memory>
+#include <vector>
+
+#include "blobfs/buffer_cache.h"
+#include "blobfs/file_data.h"
+#include "gtest/gtest.h"
+#include "tests/bdev/bdev_test_util.h"
+#include "tests/blob/blob_store_test_util.h"
+
+namespace blobfs {
+namespace {
+
+using blob_test::StoreHarness;
+
+constexpr uint64_t kMiB = 1 << 20;
+constexpr uint64_t kCap = 2 * kMiB;
+constexpr uint32_t kBuffer = 64 * 1024;
+
+class BufferCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(h_.Init({.cluster_size = 4096, .md_pages = 64}));
+    cache_ = std::make_unique<BufferCache>(
+        h_.store(), BufferCacheOptions{.capacity_bytes = kCap, .buffer_size = kBuffer});
+    auto blob = h_.Create({.num_clusters = (64 * kMiB) / 4096, .thin = true});
+    ASSERT_OK(blob.status());
+    blob_ = *blob;
+    auto data = h_.Run(FileData::Open(*cache_, h_.store(), h_.channel(), *blob_, 0, 0));
+    ASSERT_OK(data.status());
+    data_ = std::move(*data);
+  }
+  void TearDown() override {
+    data_->Discard();
+    data_.reset();
+    cache_.reset();
+    ASSERT_OK(h_.Close(blob_));
+  }
+  Status WriteAt(uint64_t offset, std::vector<std::byte>& bytes) {
+    iovec iov{bytes.data(), bytes.size()};
+    return h_.Run(data_->Write(offset, std::span<const iovec>(&iov, 1))).status();
+  }
+  Status ReadAt(uint64_t offset, std::vector<std::byte>& bytes) {
+    iovec iov{bytes.data(), bytes.size()};
+    return h_.Run(data_->Read(offset, std::span<const iovec>(&iov, 1))).status();
+  }
+
+  StoreHarness h_{128 * kMiB, 4096};
+  std::unique_ptr<BufferCache> cache_;
+  Blob* blob_ = nullptr;
+  std::unique_ptr<FileData> data_;
+};
+
+TEST_F(BufferCacheTest, MemoryStaysNearTheCapForFilesManyTimesItsSize) {
+  // 32 MiB written and read back through a 2 MiB cache: at most one request's buffers over it.
+  std::vector<std::byte> chunk = bdev_test::Pattern(256 * 1024, 4);
+  uint64_t peak = 0;
+  for (uint64_t offset = 0; offset < 32 * kMiB; offset += chunk.size()) {
+    ASSERT_OK(WriteAt(offset, chunk));
+    peak = std::max(peak, cache_->bytes());
+  }
+  EXPECT_LE(peak, kCap + chunk.size() + kBuffer);
+  ASSERT_OK(h_.Run(data_->WriteBack()));
+  std::vector<std::byte> back(chunk.size());
+  for (uint64_t offset = 0; offset < 32 * kMiB; offset += back.size()) {
+    ASSERT_OK(ReadAt(offset, back));
+    ASSERT_TRUE(bdev_test::SameBytes(back, chunk)) << offset;
+    peak = std::max(peak, cache_->bytes());
+  }
+  // Reads may hold what they read ahead on top of the cap.
+  EXPECT_LE(peak, kCap + chunk.size() + cache_->options().readahead_max + kBuffer);
+  EXPECT_GT(peak, kCap / 2);  // The cache was used, not bypassed.
+}
+
+TEST_F(BufferCacheTest, SequentialReadsReadAheadAndRandomReadsDoNot) {
+  std::vector<std::byte> data = bdev_test::Pattern(16 * kMiB, 8);
+  ASSERT_OK(WriteAt(0, data));
+  ASSERT_OK(h_.Run(data_->WriteBack()));
+  // Start cold: a new cache and file object over the same blob.
+  data_->Discard();
+  data_.reset();
+  cache_ = std::make_unique<BufferCache>(
+      h_.store(), BufferCacheOptions{.capacity_bytes = 8 * kMiB, .buffer_size = kBuffer});
+  auto reopened =
+      h_.Run(FileData::Open(*cache_, h_.store(), h_.channel(), *blob_, data.size(), 0));
+  ASSERT_OK(reopened.status());
+  data_ = std::move(*reopened);
+
+  // Sequential 64 KiB reads: after the first few, the device is read far less often than once
+  // per request, and more bytes are read than asked for at the moment of reading.
+  std::vector<std::byte> piece(kBuffer);
+  uint64_t served_from_memory = 0;
+  for (uint64_t offset = 0; offset < 4 * kMiB; offset += piece.size()) {
+    const uint64_t before = h_.injector().bytes_read();
+    ASSERT_OK(ReadAt(offset, piece));
+    served_from_memory += h_.injector().bytes_read() == before;
+  }
+  EXPECT_GT(served_from_memory, 4 * kMiB / kBuffer / 2);
+  // Random 4 KiB reads far apart read only what they ask for (rounded to blocks).
+  std::vector<std::byte> small(4096);
+  for (uint64_t offset : {12 * kMiB, 6 * kMiB + 40960, 15 * kMiB, 9 * kMiB}) {
+    const uint64_t before = h_.injector().bytes_read();
+    ASSERT_OK(ReadAt(offset, small));
+    EXPECT_LE(h_.injector().bytes_read() - before, kBuffer);
+    EXPECT_TRUE(bdev_test::SameBytes(small, std::span(data).subspan(offset, 4096)));
+  }
+}
+
+}  // namespace
+}  // namespace blobfs
