@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "blob/blob_store.h"
 #include "blobfs/format/inode_record.h"
@@ -45,6 +47,35 @@ TEST_P(FsDataTest, SmallFilesStayInlineAndMoveOutWhenTheyGrow) {
   ASSERT_OK(Write(handle, 5000, "x"));
   EXPECT_EQ(Read(handle, 0, 6000), grown.substr(0, 50) + std::string(4950, '\0') + "x");
   ASSERT_OK(Run(fs_->Release(handle)));
+}
+
+// fsync, fdatasync, fsyncdir and syncfs return only once the device was told to flush after
+// the data and the metadata that reaches it were written.
+TEST_P(FsDataTest, SyncCallsEndWithADeviceFlush) {
+  ASSERT_ASSIGN_OR_FAIL(auto file, Create(root(), "f"));
+  ASSERT_ASSIGN_OR_FAIL(uint64_t dir, Run(fs_->OpenDir(root_caller_, root())));
+  std::vector<std::function<Status()>> syncs = {
+      [&] { return Run(fs_->Fsync(file.handle, false)); },
+      [&] { return Run(fs_->Fsync(file.handle, true)); },
+      [&] { return Run(fs_->FsyncDir(dir, false)); },
+      [&] { return Run(fs_->SyncFs()); },
+  };
+  for (size_t i = 0; i < syncs.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_OK(Write(file.handle, i * 100000, Pattern(100000, static_cast<int>(i))));
+    injector_->StartRecording();
+    ASSERT_OK(syncs[i]());
+    std::vector<WriteLogEntry> log = injector_->TakeWriteLog();
+    injector_->StopRecording();
+    ASSERT_FALSE(log.empty());
+    // The file's new bytes were written, and the last request is a flush.
+    uint64_t written = 0;
+    for (const WriteLogEntry& entry : log) written += entry.type == IoType::kWrite ? entry.length : 0;
+    EXPECT_GE(written, 100000u);
+    EXPECT_EQ(log.back().type, IoType::kFlush);
+  }
+  ASSERT_OK(Run(fs_->ReleaseDir(dir)));
+  ASSERT_OK(Run(fs_->Release(file.handle)));
 }
 
 TEST_P(FsDataTest, CopyFileRangeAndAppend) {
