@@ -49,6 +49,7 @@
 #include "common/async_event.h"
 #include "common/error.h"
 #include "common/reactor.h"
+#include "common/run_on.h"
 #include "common/task.h"
 
 namespace blobfs {
@@ -221,13 +222,7 @@ class BlobStore {
 
 template <typename T>
 Task<T> BlobStore::OnMetadataReactor(Task<T> body) {
-  Reactor* caller = Reactor::Current();
-  CHECK(caller != nullptr) << "blob store calls run on a reactor";
-  if (caller == md_reactor_) co_return co_await std::move(body);
-  co_await Reactor::SwitchTo(*md_reactor_);
-  T result = co_await std::move(body);
-  co_await Reactor::SwitchTo(*caller);
-  co_return result;
+  return RunOn(*md_reactor_, std::move(body));
 }
 
 }  // namespace blobfs
