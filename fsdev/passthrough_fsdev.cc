@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -731,6 +732,12 @@ Result<std::shared_ptr<Fsdev>> MakePassthroughFsdev(PassthroughFsdevOptions opti
     return error;
   }
   umask(0);
+  // Every object the kernel holds keeps a descriptor: allow as many as the hard limit does.
+  rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   return std::shared_ptr<Fsdev>(std::make_shared<PassthroughFsdev>(std::move(options), fd, st));
 }
 

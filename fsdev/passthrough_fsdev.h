@@ -13,7 +13,8 @@
 //  - Others may change the host directory: entries and attributes are cached only briefly
 //    (PassthroughFsdevOptions), and open files keep no page cache across opens.
 //  - ctime cannot be set on a host file: SetAttr's kCtime is ignored.
-//  - The process's umask is set to 0 (modes arrive with the caller's umask applied).
+//  - The process's umask is set to 0 (modes arrive with the caller's umask applied), and its
+//    open-file limit raised to the hard limit (each object the kernel holds keeps a descriptor).
 #ifndef BLOBFS_FSDEV_PASSTHROUGH_FSDEV_H_
 #define BLOBFS_FSDEV_PASSTHROUGH_FSDEV_H_
 

@@ -52,7 +52,10 @@ Result<std::shared_ptr<Fsdev>> FsdevRegistry::Unregister(std::string_view name) 
     if (std::find(descriptors_.begin(), descriptors_.end(), descriptor) == descriptors_.end()) {
       continue;
     }
-    if (&descriptor->fsdev() == fsdev.get() && descriptor->on_remove_) descriptor->on_remove_();
+    if (&descriptor->fsdev() != fsdev.get() || !descriptor->on_remove_) continue;
+    // A copy: the callback may destroy its descriptor, and the function with it.
+    std::function<void()> on_remove = descriptor->on_remove_;
+    on_remove();
   }
   return fsdev;
 }

@@ -31,8 +31,8 @@ class FsScaleTest : public FsTest {
  protected:
   // One metadata page per inode (a thin image file: only what is written takes space), with room
   // for the directory's own blocks.
-  uint64_t device_size() const override { return (entries_ + 65536) * 4096 * 2; }
-  uint64_t md_pages() const override { return entries_ + 16384; }
+  uint64_t device_size() const override { return (entries_ + 8192) * 4096 * 2; }
+  uint64_t md_pages() const override { return entries_ + 4096; }
 
   void Report(const char* phase, uint64_t count, int64_t start_ns) {
     double seconds = (MonotonicNanos() - start_ns) / 1e9;
