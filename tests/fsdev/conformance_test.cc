@@ -227,7 +227,14 @@ TEST_P(FsdevTest, AttributesXattrsAndStatfs) {
   EXPECT_GT(stats.blocks, 0u);
   EXPECT_GT(stats.files_free, 0u);
   EXPECT_EQ(stats.name_max, 255u);
+  ASSERT_OK(Call(channel_->Flush(ctx_, node, file.open.handle)));
   ASSERT_OK(Call(channel_->Fsync(ctx_, node, file.open.handle, false)));
+  ASSERT_OK(Call(channel_->Fsync(ctx_, node, file.open.handle, true)));
+  ASSERT_ASSIGN_OR_FAIL(auto dir, Call(channel_->OpenDir(ctx_, root_, O_RDONLY)));
+  ASSERT_OK(Call(channel_->FsyncDir(ctx_, root_, dir.handle, false)));
+  EXPECT_EQ(ErrCode(Call(channel_->FsyncDir(ctx_, root_, file.open.handle, false))), EBADF);
+  EXPECT_EQ(ErrCode(Call(channel_->Flush(ctx_, node, dir.handle))), EBADF);
+  ASSERT_OK(Call(channel_->ReleaseDir(ctx_, root_, dir.handle)));
   ASSERT_OK(Call(channel_->SyncFs(ctx_)));
   ASSERT_OK(Call(channel_->Release(ctx_, node, file.open.handle)));
 }
