@@ -44,4 +44,16 @@ Status CheckFlagSyntax(int argc, char** argv) {
   return OkStatus();
 }
 
+void AcceptDashedFlagNames(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    char* arg = argv[i];
+    if (std::string_view(arg) == "--") break;
+    if (arg[0] != '-') continue;
+    char* name = arg + (arg[1] == '-' ? 2 : 1);
+    for (char* c = name; *c != '\0' && *c != '='; ++c) {
+      if (*c == '-') *c = '_';
+    }
+  }
+}
+
 }  // namespace blobfs

@@ -16,6 +16,10 @@ namespace blobfs {
 
 Status CheckFlagSyntax(int argc, char** argv);
 
+// Rewrites each flag spelled with dashes (--cluster-size=4k) to gflags' underscores
+// (--cluster_size=4k), in place; values, positional arguments and everything after "--" are left.
+void AcceptDashedFlagNames(int argc, char** argv);
+
 }  // namespace blobfs
 
 #endif  // BLOBFS_TOOLS_FLAG_SYNTAX_H_

@@ -1,0 +1,187 @@
+// Open files: OPEN, CREATE, TMPFILE, READ, WRITE, FLUSH, RELEASE(DIR), FSYNC(DIR), FALLOCATE,
+// LSEEK, COPY_FILE_RANGE(_64).
+#include <errno.h>
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dispatcher/dispatcher.h"
+
+namespace blobfs {
+
+Task<void> DispatcherChannel::DoOpen(Request& request) {
+  Result<wire::OpenIn> in = request.args.Read<wire::OpenIn>();
+  if (!in.ok()) {
+    ReplyError(request, EINVAL);
+    co_return;
+  }
+  const uint32_t flags = NativeOpenFlags(in->flags);
+  ReplyOpen(request, co_await fsdev_->Open(request.ctx, request.node_id, flags), 0);
+}
+
+Task<void> DispatcherChannel::DoCreate(Request& request, bool unnamed) {
+  const size_t wire_size =
+      dispatcher_.session().minor < 12 ? wire::kCompatCreateInSize : sizeof(wire::CreateIn);
+  Result<wire::CreateIn> in = request.args.Read<wire::CreateIn>(wire_size);
+  // TMPFILE carries the kernel's placeholder name ("/"), which is not used.
+  Result<std::string> name = in.ok() ? request.args.ReadString() : in.error();
+  if (!name.ok()) {
+    ReplyError(request, EINVAL);
+    co_return;
+  }
+  const uint32_t flags = NativeOpenFlags(in->flags);
+  if (unnamed) {
+    ReplyCreate(request, co_await fsdev_->TmpFile(request.ctx, request.node_id, in->mode, flags,
+                                                  in->umask));
+  } else {
+    ReplyCreate(request, co_await fsdev_->Create(request.ctx, request.node_id, *name, in->mode,
+                                                 flags, in->umask));
+  }
+}
+
+Task<void> DispatcherChannel::DoRead(Request& request) {
+  const size_t wire_size =
+      dispatcher_.session().minor < 9 ? wire::kCompatReadInSize : sizeof(wire::ReadIn);
+  Result<wire::ReadIn> in = request.args.Read<wire::ReadIn>(wire_size);
+  if (!in.ok() || in->size > dispatcher_.session().max_read) {
+    ReplyError(request, EINVAL);
+    co_return;
+  }
+  if (in->size == 0) {
+    ReplyBytes(request, {});
+    co_return;
+  }
+  std::unique_ptr<char[]> buffer(new char[in->size]);
+  const iovec target{buffer.get(), in->size};
+  const std::span<const iovec> targets(&target, 1);
+  Result<size_t> done =
+      co_await fsdev_->Read(request.ctx, request.node_id, in->fh, in->offset, targets);
+  if (!done.ok()) {
+    ReplyError(request, done.error().code());
+    co_return;
+  }
+  const iovec payload{buffer.get(), std::min<size_t>(*done, in->size)};
+  ReplyBytes(request, std::span<const iovec>(&payload, 1));
+}
+
+Task<void> DispatcherChannel::DoWrite(Request& request) {
+  const size_t wire_size =
+      dispatcher_.session().minor < 9 ? wire::kCompatWriteInSize : sizeof(wire::WriteIn);
+  Result<wire::WriteIn> in = request.args.Read<wire::WriteIn>(wire_size);
+  if (!in.ok() || in->size > dispatcher_.session().max_write ||
+      in->size != request.args.remaining()) {
+    ReplyError(request, EINVAL);
+    co_return;
+  }
+  Result<std::vector<iovec>> data = request.args.TakeIovecs(in->size);
+  if (!data.ok()) {
+    ReplyError(request, EINVAL);
+    co_return;
+  }
+  const std::span<const iovec> sources(data->data(), data->size());
+  Result<size_t> done =
+      co_await fsdev_->Write(request.ctx, request.node_id, in->fh, in->offset, sources);
+  if (!done.ok()) {
+    ReplyError(request, done.error().code());
+    co_return;
+  }
+  const wire::WriteOut out{.size = static_cast<uint32_t>(*done), .padding = 0};
+  ReplyStruct(request, out);
+}
+
+Task<void> DispatcherChannel::DoFlush(Request& request) {
+  Result<wire::FlushIn> in = request.args.Read<wire::FlushIn>();
+  if (!in.ok()) {
+    ReplyError(request, EINVAL);
+    co_return;
+  }
+  ReplyStatus(request, co_await fsdev_->Flush(request.ctx, request.node_id, in->fh));
+}
+
+Task<void> DispatcherChannel::DoRelease(Request& request, bool directory) {
+  // Minors before 8 send only fh and flags.
+  Result<wire::ReleaseIn> in = request.args.Read<wire::ReleaseIn>(request.args.remaining());
+  if (!in.ok() || request.args.remaining() != 0) {
+    ReplyError(request, EINVAL);
+    co_return;
+  }
+  if (directory) {
+    ReplyStatus(request, co_await fsdev_->ReleaseDir(request.ctx, request.node_id, in->fh));
+  } else {
+    ReplyStatus(request, co_await fsdev_->Release(request.ctx, request.node_id, in->fh));
+  }
+}
+
+Task<void> DispatcherChannel::DoFsync(Request& request, bool directory) {
+  Result<wire::FsyncIn> in = request.args.Read<wire::FsyncIn>();
+  if (!in.ok()) {
+    ReplyError(request, EINVAL);
+    co_return;
+  }
+  const bool datasync = (in->fsync_flags & wire::kFsyncDataOnly) != 0;
+  if (directory) {
+    ReplyStatus(request,
+                co_await fsdev_->FsyncDir(request.ctx, request.node_id, in->fh, datasync));
+  } else {
+    ReplyStatus(request, co_await fsdev_->Fsync(request.ctx, request.node_id, in->fh, datasync));
+  }
+}
+
+Task<void> DispatcherChannel::DoFallocate(Request& request) {
+  Result<wire::FallocateIn> in = request.args.Read<wire::FallocateIn>();
+  if (!in.ok()) {
+    ReplyError(request, EINVAL);
+    co_return;
+  }
+  const int mode = static_cast<int>(in->mode);
+  ReplyStatus(request, co_await fsdev_->Fallocate(request.ctx, request.node_id, in->fh, mode,
+                                                  in->offset, in->length));
+}
+
+Task<void> DispatcherChannel::DoLseek(Request& request) {
+  Result<wire::LseekIn> in = request.args.Read<wire::LseekIn>();
+  if (!in.ok()) {
+    ReplyError(request, EINVAL);
+    co_return;
+  }
+  const int whence = static_cast<int>(in->whence);
+  Result<uint64_t> offset =
+      co_await fsdev_->Lseek(request.ctx, request.node_id, in->fh, in->offset, whence);
+  if (!offset.ok()) {
+    ReplyError(request, offset.error().code());
+    co_return;
+  }
+  const wire::LseekOut out{.offset = *offset};
+  ReplyStruct(request, out);
+}
+
+Task<void> DispatcherChannel::DoCopyFileRange(Request& request, bool wide) {
+  Result<wire::CopyFileRangeIn> in = request.args.Read<wire::CopyFileRangeIn>();
+  if (!in.ok() || in->flags != 0) {
+    ReplyError(request, EINVAL);
+    co_return;
+  }
+  uint64_t length = in->len;
+  // The old reply counts bytes in 32 bits; stay page-aligned below that.
+  if (!wide) length = std::min<uint64_t>(length, std::numeric_limits<uint32_t>::max() & ~4095u);
+  const uint64_t node_out = dispatcher_.ids_.ToFsdev(in->nodeid_out);
+  Result<size_t> copied =
+      co_await fsdev_->CopyFileRange(request.ctx, request.node_id, in->fh_in, in->off_in,
+                                     node_out, in->fh_out, in->off_out, length);
+  if (!copied.ok()) {
+    ReplyError(request, copied.error().code());
+    co_return;
+  }
+  if (wide) {
+    const wire::CopyFileRangeOut out{.bytes_copied = *copied};
+    ReplyStruct(request, out);
+  } else {
+    const wire::WriteOut out{.size = static_cast<uint32_t>(*copied), .padding = 0};
+    ReplyStruct(request, out);
+  }
+}
+
+}  // namespace blobfs
