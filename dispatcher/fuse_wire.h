@@ -5,6 +5,7 @@
 // below). A request is an InHeader, the opcode's argument struct(s), then extension headers
 // (total_extlen * 8 bytes, 7.38+). A reply is an OutHeader then the opcode's reply struct. Older
 // minors send and expect shorter forms of some structs; their sizes are the k*Compat* constants.
+// Every field defaults to zero, so a request or reply names only what it sets.
 // This is our own description of the protocol (Linux include/uapi/linux/fuse.h documents it).
 #ifndef BLOBFS_DISPATCHER_FUSE_WIRE_H_
 #define BLOBFS_DISPATCHER_FUSE_WIRE_H_
@@ -123,350 +124,350 @@ inline constexpr uint32_t kFsyncDataOnly = 1 << 0;   // fuse_fsync_in.fsync_flag
 inline constexpr uint32_t kWriteKillSuidGid = 1 << 2;  // fuse_write_in.write_flags
 
 struct InHeader {
-  uint32_t len;
-  uint32_t opcode;
-  uint64_t unique;
-  uint64_t nodeid;
-  uint32_t uid;
-  uint32_t gid;
-  uint32_t pid;
-  uint16_t total_extlen;  // In 8-byte units (7.38+).
-  uint16_t padding;
+  uint32_t len = 0;
+  uint32_t opcode = 0;
+  uint64_t unique = 0;
+  uint64_t nodeid = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t pid = 0;
+  uint16_t total_extlen = 0;  // In 8-byte units (7.38+).
+  uint16_t padding = 0;
 };
 
 struct OutHeader {
-  uint32_t len;
-  int32_t error;  // 0 or a negative errno.
-  uint64_t unique;
+  uint32_t len = 0;
+  int32_t error = 0;  // 0 or a negative errno.
+  uint64_t unique = 0;
 };
 
 struct Attr {
-  uint64_t ino;
-  uint64_t size;
-  uint64_t blocks;
-  uint64_t atime;
-  uint64_t mtime;
-  uint64_t ctime;
-  uint32_t atimensec;
-  uint32_t mtimensec;
-  uint32_t ctimensec;
-  uint32_t mode;
-  uint32_t nlink;
-  uint32_t uid;
-  uint32_t gid;
-  uint32_t rdev;
-  uint32_t blksize;
-  uint32_t flags;
+  uint64_t ino = 0;
+  uint64_t size = 0;
+  uint64_t blocks = 0;
+  uint64_t atime = 0;
+  uint64_t mtime = 0;
+  uint64_t ctime = 0;
+  uint32_t atimensec = 0;
+  uint32_t mtimensec = 0;
+  uint32_t ctimensec = 0;
+  uint32_t mode = 0;
+  uint32_t nlink = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t rdev = 0;
+  uint32_t blksize = 0;
+  uint32_t flags = 0;
 };
 
 struct StatxTime {
-  int64_t tv_sec;
-  uint32_t tv_nsec;
-  int32_t reserved;
+  int64_t tv_sec = 0;
+  uint32_t tv_nsec = 0;
+  int32_t reserved = 0;
 };
 
 struct Statx {
-  uint32_t mask;
-  uint32_t blksize;
-  uint64_t attributes;
-  uint32_t nlink;
-  uint32_t uid;
-  uint32_t gid;
-  uint16_t mode;
-  uint16_t spare0;
-  uint64_t ino;
-  uint64_t size;
-  uint64_t blocks;
-  uint64_t attributes_mask;
-  StatxTime atime;
-  StatxTime btime;
-  StatxTime ctime;
-  StatxTime mtime;
-  uint32_t rdev_major;
-  uint32_t rdev_minor;
-  uint32_t dev_major;
-  uint32_t dev_minor;
-  uint64_t spare2[14];
+  uint32_t mask = 0;
+  uint32_t blksize = 0;
+  uint64_t attributes = 0;
+  uint32_t nlink = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint16_t mode = 0;
+  uint16_t spare0 = 0;
+  uint64_t ino = 0;
+  uint64_t size = 0;
+  uint64_t blocks = 0;
+  uint64_t attributes_mask = 0;
+  StatxTime atime{};
+  StatxTime btime{};
+  StatxTime ctime{};
+  StatxTime mtime{};
+  uint32_t rdev_major = 0;
+  uint32_t rdev_minor = 0;
+  uint32_t dev_major = 0;
+  uint32_t dev_minor = 0;
+  uint64_t spare2[14]{};
 };
 
 struct Kstatfs {
-  uint64_t blocks;
-  uint64_t bfree;
-  uint64_t bavail;
-  uint64_t files;
-  uint64_t ffree;
-  uint32_t bsize;
-  uint32_t namelen;
-  uint32_t frsize;
-  uint32_t padding;
-  uint32_t spare[6];
+  uint64_t blocks = 0;
+  uint64_t bfree = 0;
+  uint64_t bavail = 0;
+  uint64_t files = 0;
+  uint64_t ffree = 0;
+  uint32_t bsize = 0;
+  uint32_t namelen = 0;
+  uint32_t frsize = 0;
+  uint32_t padding = 0;
+  uint32_t spare[6]{};
 };
 
 struct EntryOut {
-  uint64_t nodeid;
-  uint64_t generation;
-  uint64_t entry_valid;
-  uint64_t attr_valid;
-  uint32_t entry_valid_nsec;
-  uint32_t attr_valid_nsec;
-  Attr attr;
+  uint64_t nodeid = 0;
+  uint64_t generation = 0;
+  uint64_t entry_valid = 0;
+  uint64_t attr_valid = 0;
+  uint32_t entry_valid_nsec = 0;
+  uint32_t attr_valid_nsec = 0;
+  Attr attr{};
 };
 
 struct ForgetIn {
-  uint64_t nlookup;
+  uint64_t nlookup = 0;
 };
 
 struct ForgetOne {
-  uint64_t nodeid;
-  uint64_t nlookup;
+  uint64_t nodeid = 0;
+  uint64_t nlookup = 0;
 };
 
 struct BatchForgetIn {
-  uint32_t count;
-  uint32_t dummy;
+  uint32_t count = 0;
+  uint32_t dummy = 0;
 };
 
 struct GetattrIn {
-  uint32_t getattr_flags;
-  uint32_t dummy;
-  uint64_t fh;
+  uint32_t getattr_flags = 0;
+  uint32_t dummy = 0;
+  uint64_t fh = 0;
 };
 
 struct AttrOut {
-  uint64_t attr_valid;
-  uint32_t attr_valid_nsec;
-  uint32_t dummy;
-  Attr attr;
+  uint64_t attr_valid = 0;
+  uint32_t attr_valid_nsec = 0;
+  uint32_t dummy = 0;
+  Attr attr{};
 };
 
 struct StatxIn {
-  uint32_t getattr_flags;
-  uint32_t reserved;
-  uint64_t fh;
-  uint32_t sx_flags;
-  uint32_t sx_mask;
+  uint32_t getattr_flags = 0;
+  uint32_t reserved = 0;
+  uint64_t fh = 0;
+  uint32_t sx_flags = 0;
+  uint32_t sx_mask = 0;
 };
 
 struct StatxOut {
-  uint64_t attr_valid;
-  uint32_t attr_valid_nsec;
-  uint32_t flags;
-  uint64_t spare[2];
-  Statx stat;
+  uint64_t attr_valid = 0;
+  uint32_t attr_valid_nsec = 0;
+  uint32_t flags = 0;
+  uint64_t spare[2]{};
+  Statx stat{};
 };
 
 struct MknodIn {
-  uint32_t mode;
-  uint32_t rdev;
-  uint32_t umask;
-  uint32_t padding;
+  uint32_t mode = 0;
+  uint32_t rdev = 0;
+  uint32_t umask = 0;
+  uint32_t padding = 0;
 };
 
 struct MkdirIn {
-  uint32_t mode;
-  uint32_t umask;
+  uint32_t mode = 0;
+  uint32_t umask = 0;
 };
 
 struct RenameIn {
-  uint64_t newdir;
+  uint64_t newdir = 0;
 };
 
 struct Rename2In {
-  uint64_t newdir;
-  uint32_t flags;
-  uint32_t padding;
+  uint64_t newdir = 0;
+  uint32_t flags = 0;
+  uint32_t padding = 0;
 };
 
 struct LinkIn {
-  uint64_t oldnodeid;
+  uint64_t oldnodeid = 0;
 };
 
 struct SetattrIn {
-  uint32_t valid;
-  uint32_t padding;
-  uint64_t fh;
-  uint64_t size;
-  uint64_t lock_owner;
-  uint64_t atime;
-  uint64_t mtime;
-  uint64_t ctime;
-  uint32_t atimensec;
-  uint32_t mtimensec;
-  uint32_t ctimensec;
-  uint32_t mode;
-  uint32_t unused4;
-  uint32_t uid;
-  uint32_t gid;
-  uint32_t unused5;
+  uint32_t valid = 0;
+  uint32_t padding = 0;
+  uint64_t fh = 0;
+  uint64_t size = 0;
+  uint64_t lock_owner = 0;
+  uint64_t atime = 0;
+  uint64_t mtime = 0;
+  uint64_t ctime = 0;
+  uint32_t atimensec = 0;
+  uint32_t mtimensec = 0;
+  uint32_t ctimensec = 0;
+  uint32_t mode = 0;
+  uint32_t unused4 = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t unused5 = 0;
 };
 
 struct OpenIn {
-  uint32_t flags;
-  uint32_t open_flags;
+  uint32_t flags = 0;
+  uint32_t open_flags = 0;
 };
 
 struct CreateIn {
-  uint32_t flags;
-  uint32_t mode;
-  uint32_t umask;
-  uint32_t open_flags;
+  uint32_t flags = 0;
+  uint32_t mode = 0;
+  uint32_t umask = 0;
+  uint32_t open_flags = 0;
 };
 
 struct OpenOut {
-  uint64_t fh;
-  uint32_t open_flags;
-  int32_t backing_id;
+  uint64_t fh = 0;
+  uint32_t open_flags = 0;
+  int32_t backing_id = 0;
 };
 
 struct ReleaseIn {
-  uint64_t fh;
-  uint32_t flags;
-  uint32_t release_flags;
-  uint64_t lock_owner;
+  uint64_t fh = 0;
+  uint32_t flags = 0;
+  uint32_t release_flags = 0;
+  uint64_t lock_owner = 0;
 };
 
 struct FlushIn {
-  uint64_t fh;
-  uint32_t unused;
-  uint32_t padding;
-  uint64_t lock_owner;
+  uint64_t fh = 0;
+  uint32_t unused = 0;
+  uint32_t padding = 0;
+  uint64_t lock_owner = 0;
 };
 
 struct ReadIn {
-  uint64_t fh;
-  uint64_t offset;
-  uint32_t size;
-  uint32_t read_flags;
-  uint64_t lock_owner;
-  uint32_t flags;
-  uint32_t padding;
+  uint64_t fh = 0;
+  uint64_t offset = 0;
+  uint32_t size = 0;
+  uint32_t read_flags = 0;
+  uint64_t lock_owner = 0;
+  uint32_t flags = 0;
+  uint32_t padding = 0;
 };
 
 struct WriteIn {
-  uint64_t fh;
-  uint64_t offset;
-  uint32_t size;
-  uint32_t write_flags;
-  uint64_t lock_owner;
-  uint32_t flags;
-  uint32_t padding;
+  uint64_t fh = 0;
+  uint64_t offset = 0;
+  uint32_t size = 0;
+  uint32_t write_flags = 0;
+  uint64_t lock_owner = 0;
+  uint32_t flags = 0;
+  uint32_t padding = 0;
 };
 
 struct WriteOut {
-  uint32_t size;
-  uint32_t padding;
+  uint32_t size = 0;
+  uint32_t padding = 0;
 };
 
 struct StatfsOut {
-  Kstatfs st;
+  Kstatfs st{};
 };
 
 struct FsyncIn {
-  uint64_t fh;
-  uint32_t fsync_flags;
-  uint32_t padding;
+  uint64_t fh = 0;
+  uint32_t fsync_flags = 0;
+  uint32_t padding = 0;
 };
 
 struct SetxattrIn {
-  uint32_t size;
-  uint32_t flags;
-  uint32_t setxattr_flags;  // With kSetxattrExt only.
-  uint32_t padding;
+  uint32_t size = 0;
+  uint32_t flags = 0;
+  uint32_t setxattr_flags = 0;  // With kSetxattrExt only.
+  uint32_t padding = 0;
 };
 
 struct GetxattrIn {
-  uint32_t size;
-  uint32_t padding;
+  uint32_t size = 0;
+  uint32_t padding = 0;
 };
 
 struct GetxattrOut {
-  uint32_t size;
-  uint32_t padding;
+  uint32_t size = 0;
+  uint32_t padding = 0;
 };
 
 struct AccessIn {
-  uint32_t mask;
-  uint32_t padding;
+  uint32_t mask = 0;
+  uint32_t padding = 0;
 };
 
 struct InitIn {
-  uint32_t major;
-  uint32_t minor;
-  uint32_t max_readahead;
-  uint32_t flags;
-  uint32_t flags2;  // With kInitExt (7.36+).
-  uint32_t unused[11];
+  uint32_t major = 0;
+  uint32_t minor = 0;
+  uint32_t max_readahead = 0;
+  uint32_t flags = 0;
+  uint32_t flags2 = 0;  // With kInitExt (7.36+).
+  uint32_t unused[11]{};
 };
 
 struct InitOut {
-  uint32_t major;
-  uint32_t minor;
-  uint32_t max_readahead;
-  uint32_t flags;
-  uint16_t max_background;
-  uint16_t congestion_threshold;
-  uint32_t max_write;
-  uint32_t time_gran;
-  uint16_t max_pages;
-  uint16_t map_alignment;
-  uint32_t flags2;
-  uint32_t max_stack_depth;
-  uint16_t request_timeout;
-  uint16_t unused[11];
+  uint32_t major = 0;
+  uint32_t minor = 0;
+  uint32_t max_readahead = 0;
+  uint32_t flags = 0;
+  uint16_t max_background = 0;
+  uint16_t congestion_threshold = 0;
+  uint32_t max_write = 0;
+  uint32_t time_gran = 0;
+  uint16_t max_pages = 0;
+  uint16_t map_alignment = 0;
+  uint32_t flags2 = 0;
+  uint32_t max_stack_depth = 0;
+  uint16_t request_timeout = 0;
+  uint16_t unused[11]{};
 };
 
 struct InterruptIn {
-  uint64_t unique;
+  uint64_t unique = 0;
 };
 
 struct FallocateIn {
-  uint64_t fh;
-  uint64_t offset;
-  uint64_t length;
-  uint32_t mode;
-  uint32_t padding;
+  uint64_t fh = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint32_t mode = 0;
+  uint32_t padding = 0;
 };
 
 struct LseekIn {
-  uint64_t fh;
-  uint64_t offset;
-  uint32_t whence;
-  uint32_t padding;
+  uint64_t fh = 0;
+  uint64_t offset = 0;
+  uint32_t whence = 0;
+  uint32_t padding = 0;
 };
 
 struct LseekOut {
-  uint64_t offset;
+  uint64_t offset = 0;
 };
 
 struct CopyFileRangeIn {
-  uint64_t fh_in;
-  uint64_t off_in;
-  uint64_t nodeid_out;
-  uint64_t fh_out;
-  uint64_t off_out;
-  uint64_t len;
-  uint64_t flags;
+  uint64_t fh_in = 0;
+  uint64_t off_in = 0;
+  uint64_t nodeid_out = 0;
+  uint64_t fh_out = 0;
+  uint64_t off_out = 0;
+  uint64_t len = 0;
+  uint64_t flags = 0;
 };
 
 struct CopyFileRangeOut {
-  uint64_t bytes_copied;
+  uint64_t bytes_copied = 0;
 };
 
 struct SyncfsIn {
-  uint64_t padding;
+  uint64_t padding = 0;
 };
 
 struct Dirent {
-  uint64_t ino;
-  uint64_t off;
-  uint32_t namelen;
-  uint32_t type;
+  uint64_t ino = 0;
+  uint64_t off = 0;
+  uint32_t namelen = 0;
+  uint32_t type = 0;
   // The name follows, then zero padding to a multiple of 8 bytes.
 };
 
 struct DirentPlus {
-  EntryOut entry_out;
-  Dirent dirent;
+  EntryOut entry_out{};
+  Dirent dirent{};
 };
 
 // Older minors' shorter structs.

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/error.h"
@@ -32,8 +33,8 @@ class RequestReader {
   // protocol minors send shorter forms of some structs.
   template <typename T>
   Result<T> Read(size_t wire_size = sizeof(T)) {
-    T value;
-    std::memset(&value, 0, sizeof(T));
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value{};
     if (wire_size > sizeof(T)) wire_size = sizeof(T);
     RETURN_IF_ERROR(CopyOut(&value, wire_size));
     return value;

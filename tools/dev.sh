@@ -14,6 +14,7 @@ cd "$root"
 
 packages=(
   build-essential meson ninja-build pkg-config python3
+  libfuse3-dev fuse3 rsync attr
   liburing-dev libabsl-dev libgflags-dev libgoogle-glog-dev libgtest-dev libgmock-dev libisal-dev libxxhash-dev
   clang libclang-rt-14-dev
 )
