@@ -26,7 +26,16 @@ Task<void> DispatcherChannel::DoLookup(Request& request) {
     ReplyError(request, EINVAL);
     co_return;
   }
-  ReplyEntry(request, co_await fsdev_->Lookup(request.ctx, request.node_id, *name));
+  Result<FsdevEntry> entry = co_await fsdev_->Lookup(request.ctx, request.node_id, *name);
+  const std::chrono::nanoseconds negative_timeout = dispatcher_.fsdev_.negative_entry_timeout();
+  if (!entry.ok() && entry.error().code() == ENOENT && negative_timeout.count() > 0) {
+    // Node id 0 with a timeout: the kernel caches the name's absence (no lookup reference).
+    wire::EntryOut absent{};
+    SplitTimeout(negative_timeout, absent.entry_valid, absent.entry_valid_nsec);
+    ReplyStruct(request, absent, EntryOutSize());
+    co_return;
+  }
+  ReplyEntry(request, entry);
 }
 
 Task<void> DispatcherChannel::DoForget(Request& request) {

@@ -72,6 +72,11 @@ class BlobfsFsdev final : public Fsdev, public std::enable_shared_from_this<Blob
 
   const std::string& name() const override { return options_.name; }
   uint64_t root_id() const override { return fs_->root_ino(); }
+  // Names appear only through this module, and the kernel forgets a cached absence itself when
+  // it creates the name.
+  std::chrono::nanoseconds negative_entry_timeout() const override {
+    return options_.entry_timeout;
+  }
   Result<std::unique_ptr<FsdevChannel>> OpenChannel() override;
   void Abort(uint64_t request_id) override { aborts_.Abort(request_id); }
   Task<Status> Close() override {

@@ -246,6 +246,9 @@ class Fsdev {
   virtual const std::string& name() const = 0;
   virtual uint64_t root_id() const = 0;
   virtual bool supports_locks() const { return false; }
+  // How long a caller may remember that a name does not exist (after a Lookup's ENOENT); 0 when
+  // someone else may create names behind the caller's back.
+  virtual std::chrono::nanoseconds negative_entry_timeout() const { return {}; }
   // A channel for calls made on the calling reactor.
   virtual Result<std::unique_ptr<FsdevChannel>> OpenChannel() = 0;
   // Asks the call with `request_id` to stop early (thread-safe).

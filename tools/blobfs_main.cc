@@ -41,6 +41,8 @@
 DEFINE_uint64(lock_wait_ms, 30000,
               "how long to wait for another program (an unmounting daemon) to release the image");
 DEFINE_uint64(slots, 16, "FUSE requests served at once per reactor");
+DEFINE_uint64(spin_us, 100,
+              "after a request, poll /dev/fuse this long before sleeping (0: never poll)");
 DEFINE_uint64(cache_mb, 256, "the buffer cache's memory cap, MiB");
 
 namespace blobfs {
@@ -48,7 +50,10 @@ namespace {
 
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
-constexpr uint32_t kDefaultMaxReactors = 2;
+// blobfs runs on one reactor: another reactor's requests would hop there and back, and waking a
+// sleeping thread twice per request costs more than serving it. More reactors pay off only for
+// large transfers (reactors=N).
+constexpr uint32_t kDefaultReactors = 1;
 
 struct DaemonArgs {
   std::string image;
@@ -115,7 +120,9 @@ Task<Result<std::shared_ptr<Fsdev>>> MountImage(BdevRegistry& registry,
 
 // Serves one reactor's descriptor and counts the reactor out when the session ends.
 Task<void> ServeAndCountOut(int fd, Dispatcher& dispatcher, std::atomic<int>& serving) {
-  Status served = co_await ServeFuseDevice(fd, dispatcher, FLAGS_slots);
+  const FuseServeOptions options{.slots = FLAGS_slots,
+                                 .spin = std::chrono::microseconds(FLAGS_spin_us)};
+  Status served = co_await ServeFuseDevice(fd, dispatcher, options);
   if (!served.ok()) LOG(ERROR) << "serving /dev/fuse: " << served.error();
   serving.fetch_sub(1, std::memory_order_acq_rel);
 }
@@ -153,9 +160,7 @@ int Run(const DaemonArgs& args, DaemonStartup& startup) {
   auto lock = ImageLock::Acquire(*image, std::chrono::milliseconds(FLAGS_lock_wait_ms));
   if (!lock.ok()) return fail(lock.error().message());
   uint32_t reactor_count = options->reactors;
-  if (reactor_count == 0) {
-    reactor_count = std::clamp(std::thread::hardware_concurrency(), 1u, kDefaultMaxReactors);
-  }
+  if (reactor_count == 0) reactor_count = kDefaultReactors;
   std::vector<std::unique_ptr<ReactorThread>> reactors;
   for (uint32_t i = 0; i < reactor_count; ++i) {
     auto reactor = ReactorThread::Start();
