@@ -4,8 +4,9 @@
 // uses, so `mount -t fuse.blobfs IMAGE DIR -o OPTIONS` and fstab lines work. OPTIONS are
 // mount_options.h's. Without -f (or -d, which also logs every request's outcome) the daemon
 // goes to the background once the filesystem is mounted; startup errors are printed first and
-// make the exit status 1. The image is locked for the daemon's life (image_lock.h): a second
-// daemon on it waits up to --lock_wait_ms, then fails. The daemon ends when the filesystem is
+// make the exit status 1. With --passthrough, IMAGE is a host directory served by the
+// passthrough fsdev (for comparisons). An image is locked for the daemon's life (image_lock.h):
+// a second daemon on it waits up to --lock_wait_ms, then fails. The daemon ends when the filesystem is
 // unmounted (umount, fusermount3 -u) or on SIGINT/SIGTERM/SIGHUP (it unmounts itself); it then
 // writes everything back and unloads the store cleanly, and exits 0 (1 if that failed).
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include "common/sync_bridge.h"
 #include "dispatcher/dispatcher.h"
 #include "fsdev/blobfs_fsdev.h"
+#include "fsdev/passthrough_fsdev.h"
 #include "fuse/fuse_mount.h"
 #include "fuse/fuse_server.h"
 #include "fuse/proc_groups.h"
@@ -44,6 +46,9 @@ DEFINE_uint64(slots, 16, "FUSE requests served at once per reactor");
 DEFINE_uint64(spin_us, 100,
               "after a request, poll /dev/fuse this long before sleeping (0: never poll)");
 DEFINE_uint64(cache_mb, 256, "the buffer cache's memory cap, MiB");
+DEFINE_bool(passthrough, false,
+            "serve IMAGE as a host directory through the passthrough fsdev instead (to measure "
+            "FUSE apart from blobfs)");
 
 namespace blobfs {
 namespace {
@@ -157,8 +162,6 @@ int Run(const DaemonArgs& args, DaemonStartup& startup) {
   Result<DaemonMountOptions> options = ParseMountOptions(args.options, *image, geteuid() == 0);
   if (!options.ok()) return fail(options.error().message());
 
-  auto lock = ImageLock::Acquire(*image, std::chrono::milliseconds(FLAGS_lock_wait_ms));
-  if (!lock.ok()) return fail(lock.error().message());
   uint32_t reactor_count = options->reactors;
   if (reactor_count == 0) reactor_count = kDefaultReactors;
   std::vector<std::unique_ptr<ReactorThread>> reactors;
@@ -167,18 +170,28 @@ int Run(const DaemonArgs& args, DaemonStartup& startup) {
     if (!reactor.ok()) return fail(reactor.error().ToString());
     reactors.push_back(std::move(*reactor));
   }
+  std::unique_ptr<ImageLock> lock;
   BdevRegistry registry;
-  struct stat st {};
-  const bool regular = stat(image->c_str(), &st) == 0 && S_ISREG(st.st_mode);
-  auto bdev = CreateUringBdev(registry, "image",
-                              {.path = *image,
-                               .block_size = regular ? 4096u : 0u,
-                               .read_only = options->read_only});
-  if (!bdev.ok()) return fail(bdev.error().ToString());
-  Result<std::shared_ptr<Fsdev>> fsdev = reactors[0]->BlockOn(MountImage(registry, *options));
-  if (!fsdev.ok()) {
-    return fail(absl::StrFormat("%s is not a mountable blobfs: %s", *image,
-                                fsdev.error().ToString()));
+  Result<std::shared_ptr<Fsdev>> fsdev = std::shared_ptr<Fsdev>();
+  if (FLAGS_passthrough) {
+    fsdev = MakePassthroughFsdev({.root = *image});
+    if (!fsdev.ok()) return fail(fsdev.error().ToString());
+  } else {
+    auto locked = ImageLock::Acquire(*image, std::chrono::milliseconds(FLAGS_lock_wait_ms));
+    if (!locked.ok()) return fail(locked.error().message());
+    lock = std::move(*locked);
+    struct stat st {};
+    const bool regular = stat(image->c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    auto bdev = CreateUringBdev(registry, "image",
+                                {.path = *image,
+                                 .block_size = regular ? 4096u : 0u,
+                                 .read_only = options->read_only});
+    if (!bdev.ok()) return fail(bdev.error().ToString());
+    fsdev = reactors[0]->BlockOn(MountImage(registry, *options));
+    if (!fsdev.ok()) {
+      return fail(absl::StrFormat("%s is not a mountable blobfs: %s", *image,
+                                  fsdev.error().ToString()));
+    }
   }
   auto close_fsdev = [&]() -> Status {
     Status closed = reactors[0]->BlockOn((*fsdev)->Close());
