@@ -75,9 +75,9 @@ class PinnedBuffer {
 
 }  // namespace
 
-Task<Result<std::unique_ptr<FileData>>> FileData::Open(BufferCache& cache, BlobStore& store,
-                                                       BlobChannel& channel, Blob& blob,
-                                                       uint64_t size, uint32_t inline_max) {
+Task<Result<std::unique_ptr<FileData>>> FileData::Open(BufferCache& cache, BlobChannel& channel,
+                                                       Blob& blob, uint64_t size,
+                                                       uint32_t inline_max) {
   std::optional<std::string> inline_data;
   Result<std::string> stored =
       co_await blob.GetXattr(std::string(kInlineXattr), XattrKind::kInternal);
@@ -94,13 +94,12 @@ Task<Result<std::unique_ptr<FileData>>> FileData::Open(BufferCache& cache, BlobS
     inline_data.emplace();  // A new file starts inline.
   }
   co_return std::unique_ptr<FileData>(
-      new FileData(cache, store, channel, blob, size, inline_max, std::move(inline_data)));
+      new FileData(cache, channel, blob, size, inline_max, std::move(inline_data)));
 }
 
-FileData::FileData(BufferCache& cache, BlobStore& store, BlobChannel& channel, Blob& blob,
-                   uint64_t size, uint32_t inline_max, std::optional<std::string> inline_data)
+FileData::FileData(BufferCache& cache, BlobChannel& channel, Blob& blob, uint64_t size,
+                   uint32_t inline_max, std::optional<std::string> inline_data)
     : cache_(cache),
-      store_(store),
       channel_(channel),
       blob_(blob),
       inline_max_(inline_max),

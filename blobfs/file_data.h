@@ -45,9 +45,9 @@ class FileData {
   static constexpr uint64_t kMaxFileSize = uint64_t{16} << 40;  // 16 TiB.
   static constexpr std::string_view kInlineXattr = "d";
 
-  static Task<Result<std::unique_ptr<FileData>>> Open(BufferCache& cache, BlobStore& store,
-                                                      BlobChannel& channel, Blob& blob,
-                                                      uint64_t size, uint32_t inline_max);
+  static Task<Result<std::unique_ptr<FileData>>> Open(BufferCache& cache, BlobChannel& channel,
+                                                      Blob& blob, uint64_t size,
+                                                      uint32_t inline_max);
   ~FileData();
   FileData(const FileData&) = delete;
   FileData& operator=(const FileData&) = delete;
@@ -66,7 +66,7 @@ class FileData {
   void Discard();
 
  private:
-  FileData(BufferCache& cache, BlobStore& store, BlobChannel& channel, Blob& blob, uint64_t size,
+  FileData(BufferCache& cache, BlobChannel& channel, Blob& blob, uint64_t size,
            uint32_t inline_max, std::optional<std::string> inline_data);
 
   using Buffers = std::map<uint64_t, BufferCache::Handle>;
@@ -96,7 +96,6 @@ class FileData {
   bool BlockIsData(uint64_t block) const;
 
   BufferCache& cache_;
-  BlobStore& store_;
   BlobChannel& channel_;
   Blob& blob_;
   const uint32_t inline_max_;

@@ -38,7 +38,8 @@ Task<Result<InodeRef>> BlobFileSystem::GetInode(uint64_t ino) {
   Blob* blob = *opened;
   // Another call may have loaded it while this one waited.
   if (auto it = inodes_.find(ino); it != inodes_.end()) {
-    co_await store_->CloseBlob(blob);
+    // Unchanged: closing it writes nothing, so there is no error to report.
+    (void)co_await store_->CloseBlob(blob);
     co_return InodeRef(it->second.get());
   }
   Result<std::string> encoded =
@@ -46,7 +47,7 @@ Task<Result<InodeRef>> BlobFileSystem::GetInode(uint64_t ino) {
   Result<InodeRecord> record = encoded.ok() ? InodeRecord::Decode(*encoded)
                                             : Result<InodeRecord>(encoded.error());
   if (!record.ok()) {
-    co_await store_->CloseBlob(blob);
+    (void)co_await store_->CloseBlob(blob);  // Unchanged, as above.
     if (record.error().code() == ENOENT) {
       co_return MakeError(ESTALE, "inode 0x%x: the blob holds no inode record", ino);
     }
@@ -139,7 +140,7 @@ Task<Result<FileData*>> BlobFileSystem::DataOf(Inode& file) {
   }
   if (file.data != nullptr) co_return file.data.get();
   CO_ASSIGN_OR_RETURN(std::unique_ptr<FileData> data,
-                      co_await FileData::Open(*cache_, *store_, *channel_, *file.blob,
+                      co_await FileData::Open(*cache_, *channel_, *file.blob,
                                               file.record.size, super_.inline_max));
   if (file.data == nullptr) file.data = std::move(data);
   co_return file.data.get();

@@ -99,7 +99,9 @@ Task<Result<std::unique_ptr<FileSystem>>> FileSystem::Mount(std::unique_ptr<Blob
   auto fs = std::make_unique<BlobFileSystem>(std::move(store), options);
   Status started = co_await fs->Start();
   if (!started.ok()) {
-    co_await fs->Unmount();  // Closes what Start opened; the store is dropped unloaded.
+    // Closes what Start opened; the store is dropped unloaded. Start's error is the one to tell.
+    Status unmounted = co_await fs->Unmount();
+    if (!unmounted.ok()) LOG(WARNING) << "after a failed mount: " << unmounted.error();
     co_return started.error();
   }
   co_return std::unique_ptr<FileSystem>(std::move(fs));

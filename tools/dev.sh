@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The newcomer's entry point on a fresh Debian 12 machine (run as root):
-#   tools/dev.sh run    install packages, build, run the main job on an image file it creates
+#   tools/dev.sh run    install packages, build, format var/blobfs.img (if absent) and mount it on
+#                       var/mnt (the daemon stays in the background; `umount var/mnt` stops it)
 #   tools/dev.sh test   install packages, build, run every test (release, then ASan+UBSan), then
 #                       each fuzz target for 60 s
 #   tools/dev.sh build  install packages and build (release) only
@@ -14,7 +15,7 @@ cd "$root"
 
 packages=(
   build-essential meson ninja-build pkg-config python3
-  libfuse3-dev fuse3 rsync attr
+  libfuse3-dev fuse3 fuse2fs rsync attr
   liburing-dev libabsl-dev libgflags-dev libgoogle-glog-dev libgtest-dev libgmock-dev libisal-dev libxxhash-dev
   clang libclang-rt-14-dev
 )
@@ -47,14 +48,21 @@ build() {
 
 run() {
   build
-  mkdir -p var
-  local image=var/bdevperf.img
-  echo "== bdevperf verify on $image (a 1 GiB image file, created if absent)"
-  ./build/tools/bdevperf --bdev="uring:$image,size=1G" --pattern=verify --io_size=64k \
-    --queue_depth=8 --time=5
-  echo "== bdevperf 4 KiB random reads on $image"
-  ./build/tools/bdevperf --bdev="uring:$image,size=1G" --pattern=randread --io_size=4k \
-    --queue_depth=32 --time=5
+  mkdir -p var/mnt
+  local image=var/blobfs.img
+  if [ ! -e "$image" ]; then
+    echo "== mkfs.blobfs $image (an 8 GiB sparse image file)"
+    build/tools/mkfs.blobfs "$image" --size=8G --label=blobfs
+  fi
+  if mountpoint -q var/mnt; then
+    echo "== var/mnt is already mounted"
+  else
+    echo "== mounting $image on var/mnt"
+    build/tools/blobfs "$image" var/mnt
+  fi
+  df -h var/mnt
+  echo "blobfs is mounted on $root/var/mnt: use it like any directory (cp, tar, rsync, ...)."
+  echo "Unmount with: umount $root/var/mnt"
 }
 
 test_all() {
@@ -83,7 +91,7 @@ case "${1:-}" in
   run) run ;;
   test) test_all ;;
   *)
-    sed -n '2,8p' "$0"
+    sed -n '2,9p' "$0"
     exit 2
     ;;
 esac

@@ -30,7 +30,7 @@ class BufferCacheTest : public ::testing::Test {
     auto blob = h_.Create({.num_clusters = (64 * kMiB) / 4096, .thin = true});
     ASSERT_OK(blob.status());
     blob_ = *blob;
-    auto data = h_.Run(FileData::Open(*cache_, h_.store(), h_.channel(), *blob_, 0, 0));
+    auto data = h_.Run(FileData::Open(*cache_, h_.channel(), *blob_, 0, 0));
     ASSERT_OK(data.status());
     data_ = std::move(*data);
   }
@@ -86,7 +86,7 @@ TEST_F(BufferCacheTest, SequentialReadsReadAheadAndRandomReadsDoNot) {
   cache_ = std::make_unique<BufferCache>(
       h_.store(), BufferCacheOptions{.capacity_bytes = 8 * kMiB, .buffer_size = kBuffer});
   auto reopened =
-      h_.Run(FileData::Open(*cache_, h_.store(), h_.channel(), *blob_, data.size(), 0));
+      h_.Run(FileData::Open(*cache_, h_.channel(), *blob_, data.size(), 0));
   ASSERT_OK(reopened.status());
   data_ = std::move(*reopened);
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# fusebench side by side: the same workload (tools/fusebench.cc) on blobfs through its daemon, on
+# the passthrough fsdev through the same daemon (FUSE's own cost), on fuse2fs, and on ext4 over a
+# loop device — every image a file of the same size in one directory on the same disk. Run as root
+# from the repository root:
+#   tools/bench/fusebench.sh [BIG_MB] [FILES] [IMAGE_GIB]
+# Defaults: a 2048 MiB file, 50000 files, 16 GiB images under var/. Untars a tar of /usr/include.
+set -euo pipefail
+
+big_mb=${1:-2048}
+files=${2:-50000}
+size_gib=${3:-16}
+build=build/tools
+[ -x "$build/fusebench" ] && [ -x "$build/blobfs" ] || tools/dev.sh build
+command -v fuse2fs >/dev/null || { echo "fuse2fs is missing: apt-get install fuse2fs"; exit 1; }
+
+mkdir -p var
+work=$(mktemp -d "$PWD/var/fusebench.XXXXXX")
+mnt=$work/mnt
+mkdir -p "$mnt"
+loop=
+daemon=
+cleanup() {
+  mountpoint -q "$mnt" && umount "$mnt"
+  [ -n "$loop" ] && losetup -d "$loop" 2>/dev/null || true
+  if [ -n "$daemon" ]; then
+    for _ in $(seq 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+tar -C /usr -cf "$work/include.tar" include
+echo "untar source: /usr/include, $(tar -tf "$work/include.tar" | wc -l) entries"
+
+bench() {
+  "$build/fusebench" --dir="$mnt" --big_mb="$big_mb" --files="$files" \
+    --tarball="$work/include.tar" --label="$1"
+}
+# Unmounts and waits for the daemon (if any) to finish.
+finish() {
+  umount "$mnt"
+  if [ -n "$daemon" ]; then
+    for _ in $(seq 600); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+    daemon=
+  fi
+}
+
+echo "== blobfs (daemon, uring image of ${size_gib} GiB)"
+build/tools/mkfs.blobfs "$work/blobfs.img" --size="${size_gib}G" >/dev/null
+"$build/blobfs" "$work/blobfs.img" "$mnt"
+daemon=$(pgrep -n -f "$build/blobfs $work/blobfs.img")
+bench blobfs
+finish
+rm -f "$work/blobfs.img"
+
+echo "== passthrough fsdev (daemon over a directory beside the images)"
+mkdir "$work/host"
+"$build/blobfs" --passthrough "$work/host" "$mnt"
+daemon=$(pgrep -n -f "$build/blobfs --passthrough $work/host")
+bench passthrough
+finish
+
+echo "== fuse2fs (ext4 image of ${size_gib} GiB)"
+truncate -s "${size_gib}G" "$work/fuse2fs.img"
+mkfs.ext4 -q -F "$work/fuse2fs.img"
+fuse2fs "$work/fuse2fs.img" "$mnt" -o fakeroot
+bench fuse2fs
+finish
+rm -f "$work/fuse2fs.img"
+
+echo "== ext4 (loop device of ${size_gib} GiB)"
+truncate -s "${size_gib}G" "$work/ext4.img"
+mkfs.ext4 -q -F "$work/ext4.img"
+loop=$(losetup --find --show "$work/ext4.img")
+mount "$loop" "$mnt"
+bench ext4
+finish

@@ -1,0 +1,211 @@
+// fusebench: the figures of a mounted filesystem, through ordinary system calls and the tools
+// people use — so blobfs can be compared with any other filesystem on the same machine
+// (tools/bench/fusebench.sh runs it on blobfs, the passthrough daemon, fuse2fs and ext4 in one go).
+//
+// Contract: `fusebench --dir=DIR [--big_mb=2048] [--files=50000] [--iops_seconds=10]
+// [--tarball=FILE] [--label=NAME]`. In DIR (which it empties of what it made): a sequential
+// 1 MiB write of --big_mb then fsync, a cold read of it (page cache dropped: needs root),
+// 4 KiB random reads and writes of it for --iops_seconds each (one at a time; the writes end
+// with fsync), create/stat/unlink of --files empty files in one directory, and `tar -xf` of
+// --tarball then `rm -rf` of the result. One line per figure, prefixed by --label. Exit 0, or 1
+// when an operation failed (named with its errno).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+#include "tools/blobperf_report.h"
+
+DEFINE_string(dir, "", "the directory to measure in (on the filesystem under test)");
+DEFINE_uint64(big_mb, 2048, "size of the sequentially written file, MiB");
+DEFINE_uint64(files, 50000, "empty files created, stat'ed and unlinked");
+DEFINE_uint64(iops_seconds, 10, "seconds of 4 KiB random reads, and of random writes");
+DEFINE_string(tarball, "", "a tar file to extract and remove (skipped when empty)");
+DEFINE_string(label, "", "prefix of every figure");
+
+namespace blobfs {
+namespace {
+
+constexpr size_t kMiB = 1 << 20;
+constexpr size_t kBlock = 4096;
+
+Status Errno(const std::string& what) {
+  return MakeError(errno, "%s: %s", what, std::strerror(errno));
+}
+
+double Seconds(int64_t start) { return (MonotonicNanos() - start) / 1e9; }
+
+void Figure(const std::string& what, double value, const std::string& unit) {
+  PrintFigure(absl::StrCat(FLAGS_label, FLAGS_label.empty() ? "" : ": ", what),
+              absl::StrCat(WithCommas(value), " ", unit));
+}
+
+Status DropCaches() {
+  sync();
+  const int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+  if (fd < 0) return Errno("open /proc/sys/vm/drop_caches (cold reads need root)");
+  const bool ok = write(fd, "3", 1) == 1;
+  close(fd);
+  return ok ? Status() : Errno("drop caches");
+}
+
+Status SequentialWriteAndColdRead(const std::string& path) {
+  std::vector<char> buffer(kMiB);
+  std::mt19937_64 random(42);
+  for (size_t i = 0; i < buffer.size(); i += 8) {
+    const uint64_t word = random();
+    std::memcpy(&buffer[i], &word, 8);
+  }
+  int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  if (fd < 0) return Errno("create " + path);
+  int64_t start = MonotonicNanos();
+  for (uint64_t i = 0; i < FLAGS_big_mb; ++i) {
+    buffer[0] = static_cast<char>(i);  // No two megabytes alike.
+    if (write(fd, buffer.data(), buffer.size()) != static_cast<ssize_t>(buffer.size())) {
+      close(fd);
+      return Errno("write " + path);
+    }
+  }
+  if (fsync(fd) != 0) return Errno("fsync " + path);
+  close(fd);
+  Figure("sequential write 1 MiB (+fsync)", FLAGS_big_mb / Seconds(start), "MiB/s");
+
+  RETURN_IF_ERROR(DropCaches());
+  fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) return Errno("open " + path);
+  start = MonotonicNanos();
+  uint64_t total = 0;
+  for (ssize_t got; (got = read(fd, buffer.data(), buffer.size())) > 0;) total += got;
+  close(fd);
+  if (total != FLAGS_big_mb * kMiB) return MakeError(EIO, "read %llu bytes back", (unsigned long long)total);
+  Figure("cold sequential read 1 MiB", FLAGS_big_mb / Seconds(start), "MiB/s");
+  return Status();
+}
+
+Status RandomIo(const std::string& path, bool writes) {
+  if (!writes) RETURN_IF_ERROR(DropCaches());
+  const int fd = open(path.c_str(), writes ? O_WRONLY : O_RDONLY);
+  if (fd < 0) return Errno("open " + path);
+  std::vector<char> block(kBlock, 'r');
+  std::mt19937_64 random(writes ? 7 : 9);
+  const uint64_t blocks = FLAGS_big_mb * kMiB / kBlock;
+  const int64_t start = MonotonicNanos();
+  const int64_t end = start + static_cast<int64_t>(FLAGS_iops_seconds) * 1'000'000'000;
+  uint64_t done = 0;
+  while (MonotonicNanos() < end) {
+    const off_t offset = static_cast<off_t>(random() % blocks * kBlock);
+    const ssize_t moved = writes ? pwrite(fd, block.data(), kBlock, offset)
+                                 : pread(fd, block.data(), kBlock, offset);
+    if (moved != static_cast<ssize_t>(kBlock)) {
+      close(fd);
+      return Errno(writes ? "pwrite" : "pread");
+    }
+    ++done;
+  }
+  if (writes && fsync(fd) != 0) return Errno("fsync");
+  close(fd);
+  Figure(writes ? "random write 4 KiB (+fsync)" : "random read 4 KiB (cold)",
+         done / Seconds(start), "IOPS");
+  return Status();
+}
+
+Status ManyFiles(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0) return Errno("mkdir " + dir);
+  std::vector<std::string> names(FLAGS_files);
+  for (uint64_t i = 0; i < FLAGS_files; ++i) names[i] = absl::StrCat(dir, "/file-", i);
+  int64_t start = MonotonicNanos();
+  for (const std::string& name : names) {
+    const int fd = open(name.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+    if (fd < 0) return Errno("create " + name);
+    close(fd);
+  }
+  Figure("create", FLAGS_files / Seconds(start), "files/s");
+  RETURN_IF_ERROR(DropCaches());
+  start = MonotonicNanos();
+  struct stat st;
+  for (const std::string& name : names) {
+    if (stat(name.c_str(), &st) != 0) return Errno("stat " + name);
+  }
+  Figure("stat (cold)", FLAGS_files / Seconds(start), "files/s");
+  start = MonotonicNanos();
+  for (const std::string& name : names) {
+    if (unlink(name.c_str()) != 0) return Errno("unlink " + name);
+  }
+  Figure("unlink", FLAGS_files / Seconds(start), "files/s");
+  if (rmdir(dir.c_str()) != 0) return Errno("rmdir " + dir);
+  return Status();
+}
+
+// Runs a command, failing unless it exits 0.
+Status Run(const std::vector<std::string>& argv) {
+  const pid_t child = fork();
+  if (child < 0) return Errno("fork");
+  if (child == 0) {
+    std::vector<char*> args;
+    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  if (waitpid(child, &status, 0) < 0) return Errno("waitpid");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return MakeError(EIO, "%s failed (status %d)", argv[0], status);
+  }
+  return Status();
+}
+
+Status UntarAndRemove(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0) return Errno("mkdir " + dir);
+  RETURN_IF_ERROR(Run({"sync"}));
+  int64_t start = MonotonicNanos();
+  RETURN_IF_ERROR(Run({"tar", "-xf", FLAGS_tarball, "-C", dir}));
+  Figure("untar", Seconds(start), "s");
+  start = MonotonicNanos();
+  RETURN_IF_ERROR(Run({"rm", "-rf", dir}));
+  Figure("rm -rf", Seconds(start), "s");
+  return Status();
+}
+
+Status Measure() {
+  const std::string big = FLAGS_dir + "/fusebench-big";
+  RETURN_IF_ERROR(SequentialWriteAndColdRead(big));
+  RETURN_IF_ERROR(RandomIo(big, false));
+  RETURN_IF_ERROR(RandomIo(big, true));
+  if (unlink(big.c_str()) != 0) return Errno("unlink " + big);
+  RETURN_IF_ERROR(ManyFiles(FLAGS_dir + "/fusebench-files"));
+  if (!FLAGS_tarball.empty()) RETURN_IF_ERROR(UntarAndRemove(FLAGS_dir + "/fusebench-untar"));
+  return Status();
+}
+
+}  // namespace
+}  // namespace blobfs
+
+int main(int argc, char** argv) {
+  google::InitGoogleLogging(argv[0]);
+  gflags::SetUsageMessage("fusebench --dir=DIR [--big_mb=2048] [--files=50000] [--tarball=FILE]");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (FLAGS_dir.empty()) {
+    std::fprintf(stderr, "fusebench: --dir is required\n");
+    return 2;
+  }
+  blobfs::Status status = blobfs::Measure();
+  if (!status.ok()) {
+    std::fprintf(stderr, "fusebench: %s\n", status.error().ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
