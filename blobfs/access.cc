@@ -57,7 +57,12 @@ Status CheckSetAttr(const InodeRecord& inode, const Credentials& caller,
     return MakeError(EPERM, "chgrp to %d by uid %d", request.gid, caller.uid);
   }
   const uint32_t now_times = SetAttrRequest::kAtimeNow | SetAttrRequest::kMtimeNow;
-  if ((request.valid & (SetAttrRequest::kAtime | SetAttrRequest::kMtime)) != 0 && !owner) {
+  // A time given as "now" may come with its explicit bit too (FUSE sends both): "now" wins.
+  const bool explicit_atime = (request.valid & SetAttrRequest::kAtime) != 0 &&
+                              (request.valid & SetAttrRequest::kAtimeNow) == 0;
+  const bool explicit_mtime = (request.valid & SetAttrRequest::kMtime) != 0 &&
+                              (request.valid & SetAttrRequest::kMtimeNow) == 0;
+  if ((explicit_atime || explicit_mtime) && !owner) {
     return MakeError(EPERM, "setting times by uid %d of a file owned by %d", caller.uid, inode.uid);
   }
   if ((request.valid & now_times) != 0 && !owner) {

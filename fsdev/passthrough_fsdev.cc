@@ -28,6 +28,10 @@
 namespace blobfs {
 namespace {
 
+// A caller's O_DIRECT is about the caller's cache (the kernel already bypasses it); the host file
+// is read into our own buffers, which are not aligned for the host's direct I/O.
+constexpr uint32_t kNotForHost = O_DIRECT;
+
 // Entries one ReadDir job reads from the host before they are offered to the caller.
 constexpr size_t kDirBatch = 128;
 // Reads and writes are done in pieces this large, looking for an abort between them.
@@ -481,7 +485,7 @@ class PassthroughChannel final : public FsdevChannel {
     CO_ASSIGN_OR_RETURN(auto inode, dev_->inodes().Get(node_id));
     CO_ASSIGN_OR_RETURN(int fd, co_await OnHost(ctx, [&]() -> Result<int> {
       int opened = open(ProcPath(inode->fd).c_str(),
-                        static_cast<int>(flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW)) |
+                        static_cast<int>(flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW | kNotForHost)) |
                             O_CLOEXEC);
       if (opened < 0) return Errno("open");
       return opened;
@@ -501,7 +505,7 @@ class PassthroughChannel final : public FsdevChannel {
     };
     CO_ASSIGN_OR_RETURN(Made made, co_await OnHost(ctx, [&]() -> Result<Made> {
       int fd = openat(dir->fd, host_name.c_str(),
-                      static_cast<int>((flags | O_CREAT) & ~O_NOFOLLOW) | O_CLOEXEC,
+                      static_cast<int>((flags | O_CREAT) & ~(O_NOFOLLOW | kNotForHost)) | O_CLOEXEC,
                       mode & ~(umask & 0777) & 07777);
       if (fd < 0) return Errno("create");
       Result<FsdevEntry> entry = dev_->LookupOnHost(*dir, host_name.c_str());
@@ -522,7 +526,8 @@ class PassthroughChannel final : public FsdevChannel {
     };
     CO_ASSIGN_OR_RETURN(Made made, co_await OnHost(ctx, [&]() -> Result<Made> {
       int fd = openat(dir->fd, ".",
-                      static_cast<int>((flags | O_TMPFILE) & ~(O_CREAT | O_NOFOLLOW)) | O_CLOEXEC,
+                      static_cast<int>((flags | O_TMPFILE) & ~(O_CREAT | O_NOFOLLOW | kNotForHost)) |
+                          O_CLOEXEC,
                       mode & ~(umask & 0777) & 07777);
       if (fd < 0) return Errno("open O_TMPFILE");
       struct stat st;

@@ -5,11 +5,12 @@
 // Contract: `fusebench --dir=DIR [--big_mb=2048] [--files=50000] [--iops_seconds=10]
 // [--tarball=FILE] [--label=NAME]`. In DIR (which it empties of what it made): a sequential
 // 1 MiB write of --big_mb then fsync, a cold read of it (page cache dropped: needs root),
-// 4 KiB random reads and writes of it for --iops_seconds each (one at a time; the writes end
-// with fsync), create/stat/unlink of --files empty files in one directory, and `tar -xf` of
-// --tarball then `rm -rf` of the result. One line per figure, prefixed by --label. Exit 0, or 1
-// when an operation failed (named with its errno).
+// 4 KiB O_DIRECT random reads and writes of it for --iops_seconds each (one at a time; the
+// writes end with fsync), create/stat/unlink of --files empty files in one directory, and
+// `tar -xf` of --tarball then `rm -rf` of the result. One line per figure, prefixed by --label.
+// Exit 0, or 1 when an operation failed (named with its errno).
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,6 +53,15 @@ double Seconds(int64_t start) { return (MonotonicNanos() - start) / 1e9; }
 void Figure(const std::string& what, double value, const std::string& unit) {
   PrintFigure(absl::StrCat(FLAGS_label, FLAGS_label.empty() ? "" : ": ", what),
               absl::StrCat(WithCommas(value), " ", unit));
+}
+
+// Entries (files, directories, links) under `dir`, itself excluded.
+uint64_t CountEntries(const std::string& dir) {
+  static uint64_t count;
+  count = 0;
+  nftw(dir.c_str(), [](const char*, const struct stat*, int, FTW*) { ++count; return 0; }, 64,
+       FTW_PHYS);
+  return count - 1;
 }
 
 Status DropCaches() {
@@ -95,11 +106,14 @@ Status SequentialWriteAndColdRead(const std::string& path) {
   return Status();
 }
 
+// O_DIRECT, so that the kernel's page cache serves neither (a daemon's own cache still may).
 Status RandomIo(const std::string& path, bool writes) {
-  if (!writes) RETURN_IF_ERROR(DropCaches());
-  const int fd = open(path.c_str(), writes ? O_WRONLY : O_RDONLY);
-  if (fd < 0) return Errno("open " + path);
-  std::vector<char> block(kBlock, 'r');
+  const int fd = open(path.c_str(), (writes ? O_WRONLY : O_RDONLY) | O_DIRECT);
+  if (fd < 0) return Errno("open " + path + " with O_DIRECT");
+  void* memory = nullptr;
+  if (posix_memalign(&memory, kBlock, kBlock) != 0) return MakeError(ENOMEM, "posix_memalign");
+  std::unique_ptr<char, decltype(&std::free)> block(static_cast<char*>(memory), &std::free);
+  std::memset(block.get(), 'r', kBlock);
   std::mt19937_64 random(writes ? 7 : 9);
   const uint64_t blocks = FLAGS_big_mb * kMiB / kBlock;
   const int64_t start = MonotonicNanos();
@@ -107,8 +121,8 @@ Status RandomIo(const std::string& path, bool writes) {
   uint64_t done = 0;
   while (MonotonicNanos() < end) {
     const off_t offset = static_cast<off_t>(random() % blocks * kBlock);
-    const ssize_t moved = writes ? pwrite(fd, block.data(), kBlock, offset)
-                                 : pread(fd, block.data(), kBlock, offset);
+    const ssize_t moved = writes ? pwrite(fd, block.get(), kBlock, offset)
+                                 : pread(fd, block.get(), kBlock, offset);
     if (moved != static_cast<ssize_t>(kBlock)) {
       close(fd);
       return Errno(writes ? "pwrite" : "pread");
@@ -117,7 +131,7 @@ Status RandomIo(const std::string& path, bool writes) {
   }
   if (writes && fsync(fd) != 0) return Errno("fsync");
   close(fd);
-  Figure(writes ? "random write 4 KiB (+fsync)" : "random read 4 KiB (cold)",
+  Figure(writes ? "random write 4 KiB O_DIRECT (+fsync)" : "random read 4 KiB O_DIRECT",
          done / Seconds(start), "IOPS");
   return Status();
 }
@@ -173,10 +187,13 @@ Status UntarAndRemove(const std::string& dir) {
   RETURN_IF_ERROR(Run({"sync"}));
   int64_t start = MonotonicNanos();
   RETURN_IF_ERROR(Run({"tar", "-xf", FLAGS_tarball, "-C", dir}));
-  Figure("untar", Seconds(start), "s");
+  const double untar_seconds = Seconds(start);
+  const uint64_t entries = CountEntries(dir);
+  Figure(absl::StrFormat("untar (%d entries)", entries), entries / untar_seconds, "entries/s");
+  RETURN_IF_ERROR(Run({"sync"}));
   start = MonotonicNanos();
   RETURN_IF_ERROR(Run({"rm", "-rf", dir}));
-  Figure("rm -rf", Seconds(start), "s");
+  Figure("rm -rf", entries / Seconds(start), "entries/s");
   return Status();
 }
 

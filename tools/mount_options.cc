@@ -33,6 +33,7 @@ Result<DaemonMountOptions> ParseMountOptions(std::string_view options, std::stri
   bool has_fsname = false;
   bool has_subtype = false;
   bool has_allow_other = false;
+  bool has_default_permissions = false;
   for (std::string_view option : SplitString(options, ',')) {
     if (option.empty() || IsFstabOnly(option)) continue;
     if (option == "writeback_cache") {
@@ -61,6 +62,7 @@ Result<DaemonMountOptions> ParseMountOptions(std::string_view options, std::stri
       has_fsname |= option.starts_with("fsname=");
       has_subtype |= option.starts_with("subtype=");
       has_allow_other |= option == "allow_other";
+      has_default_permissions |= option == "default_permissions";
       fuse.emplace_back(option);
     }
   }
@@ -73,6 +75,9 @@ Result<DaemonMountOptions> ParseMountOptions(std::string_view options, std::stri
   if (!has_fsname) fuse.push_back("fsname=" + escaped_image);
   if (!has_subtype) fuse.push_back("subtype=blobfs");
   if (root && !has_allow_other) fuse.push_back("allow_other");
+  // The kernel checks permissions on every path walk, cached entries too; blobfs checks each call
+  // it gets as well, but a cached entry reaches it without a lookup.
+  if (!has_default_permissions) fuse.push_back("default_permissions");
   for (const std::string& option : fuse) {
     if (!parsed.fuse_options.empty()) parsed.fuse_options += ',';
     parsed.fuse_options += option;

@@ -6,7 +6,8 @@
 // they are committed; 0 = at once), reactors=N (1 to 64). fstab-only words (defaults, auto,
 // noauto, nofail, user, users, owner, group, _netdev, x-*, comment=*) are dropped. Everything else
 // goes to libfuse, which refuses what it does not know. Added unless given: fsname=IMAGE,
-// subtype=blobfs, and allow_other when mounting as root (a local filesystem everybody uses).
+// subtype=blobfs, default_permissions (the kernel checks access on every path walk, as for a
+// local filesystem), and allow_other when mounting as root (a filesystem everybody uses).
 // EINVAL names a bad value.
 #ifndef BLOBFS_TOOLS_MOUNT_OPTIONS_H_
 #define BLOBFS_TOOLS_MOUNT_OPTIONS_H_
