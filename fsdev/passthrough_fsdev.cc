@@ -32,6 +32,9 @@ namespace {
 // is read into our own buffers, which are not aligned for the host's direct I/O.
 constexpr uint32_t kNotForHost = O_DIRECT;
 
+// Descriptors the module asks for (Linux's default fs.nr_open).
+constexpr rlim_t kWantedOpenFiles = 1 << 20;
+
 // Entries one ReadDir job reads from the host before they are offered to the caller.
 constexpr size_t kDirBatch = 128;
 // Reads and writes are done in pieces this large, looking for an abort between them.
@@ -737,11 +740,15 @@ Result<std::shared_ptr<Fsdev>> MakePassthroughFsdev(PassthroughFsdevOptions opti
     return error;
   }
   umask(0);
-  // Every object the kernel holds keeps a descriptor: allow as many as the hard limit does.
+  // Every object the kernel holds keeps a descriptor: allow as many as the system lets us (a
+  // privileged daemon may raise its hard limit up to fs.nr_open).
   rlimit files;
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    rlimit wanted{.rlim_cur = kWantedOpenFiles, .rlim_max = kWantedOpenFiles};
+    if (files.rlim_max >= kWantedOpenFiles || setrlimit(RLIMIT_NOFILE, &wanted) != 0) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
   }
   return std::shared_ptr<Fsdev>(std::make_shared<PassthroughFsdev>(std::move(options), fd, st));
 }
