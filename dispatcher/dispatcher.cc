@@ -4,8 +4,8 @@
 #include <errno.h>
 
 #include <algorithm>
+#include <vector>
 
-#include "absl/container/inlined_vector.h"
 #include "glog/logging.h"
 
 namespace blobfs {
@@ -149,7 +149,8 @@ void DispatcherChannel::ReplyBytes(Request& request, std::span<const iovec> payl
   wire::OutHeader header{.len = static_cast<uint32_t>(length),
                          .error = 0,
                          .unique = request.header.unique};
-  absl::InlinedVector<iovec, 4> reply;
+  std::vector<iovec> reply;
+  reply.reserve(payload.size() + 1);
   reply.push_back(iovec{&header, sizeof(header)});
   for (const iovec& piece : payload) {
     if (piece.iov_len > 0) reply.push_back(piece);
