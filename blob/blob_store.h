@@ -70,6 +70,10 @@ struct BlobStoreLoadOptions {
   // Empty accepts any store; otherwise the store's bstype must match.
   std::string bstype{};
   bool read_only = false;
+  // For fsck (read-only loads only, EINVAL otherwise): rebuild the masks from the metadata region
+  // whatever the clean bit says, so every chain is parsed and every cluster claimed once, and when
+  // the store is clean compare them with the masks on disk (mask_differences()).
+  bool verify = false;
 };
 
 struct BlobStoreStats {
@@ -115,6 +119,10 @@ class BlobStore {
   bool read_only() const { return read_only_; }
   // True when Load rebuilt the masks from the metadata region (the store was not clean).
   bool recovered() const { return recovered_; }
+  // After a verifying load of a clean store: each way the masks on disk differ from what the
+  // metadata region says (clusters, pages or ids marked used that no blob holds, or held but
+  // marked free), one line each. Empty when they agree or the store was not clean.
+  const std::vector<std::string>& mask_differences() const { return mask_differences_; }
   Reactor& metadata_reactor() { return *md_reactor_; }
 
   Task<BlobStoreStats> GetStats();
@@ -161,7 +169,16 @@ class BlobStore {
                                                          BlobStoreInitOptions options);
   static Task<Result<std::unique_ptr<BlobStore>>> DoLoad(std::unique_ptr<BdevDescriptor> device,
                                                          BlobStoreLoadOptions options);
+  struct DiskMasks {
+    BitArray pages;
+    BitArray ids;
+    BitArray clusters;
+  };
+  // Reads and decodes the three masks of a clean store.
+  Task<Result<DiskMasks>> ReadMasks();
   Task<Status> LoadMasks();
+  // Fills mask_differences_ from the masks on disk and the ones the scan rebuilt.
+  Task<Status> CompareMasksWithDisk();
   Task<Status> RecoverFromMetadataRegion();
   // Reads `count` device pages from `device_page` into a page-aligned buffer.
   Task<Result<AlignedBuffer>> ReadPages(uint64_t device_page, uint64_t count);
@@ -210,6 +227,7 @@ class BlobStore {
   SuperBlock super_;
   bool read_only_ = false;
   bool recovered_ = false;
+  std::vector<std::string> mask_differences_;
   bool commit_failed_ = false;
   std::unique_ptr<ClusterAllocator> clusters_;
   MetadataSpace md_space_;

@@ -1,10 +1,13 @@
 // BlobStore::Load: the super block checks, the clean path (masks) and the dirty path (a scan of the
 // metadata region that rebuilds the masks), as FORMAT.md "Loading" describes.
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "glog/logging.h"
 #include "blob/blob_store.h"
 #include "blob/format/mask.h"
@@ -33,6 +36,9 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoLoad(std::unique_ptr<BdevD
                                                            BlobStoreLoadOptions options) {
   Reactor* reactor = Reactor::Current();
   CHECK(reactor != nullptr) << "BlobStore::Load runs on a reactor";
+  if (options.verify && !options.read_only) {
+    co_return MakeError(EINVAL, "blob store load: a verifying load must be read-only");
+  }
   if (!options.read_only && !device->writable()) {
     co_return MakeError(EBADF, "blob store load: bdev %s is open read-only; load read-only",
                         device->bdev().name());
@@ -69,7 +75,7 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoLoad(std::unique_ptr<BdevD
   }
 
   bool loaded = false;
-  if (super.clean()) {
+  if (super.clean() && !options.verify) {
     Status masks = co_await store->LoadMasks();
     if (masks.ok()) {
       loaded = true;
@@ -81,9 +87,12 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoLoad(std::unique_ptr<BdevD
     }
   }
   if (!loaded) {
-    store->recovered_ = true;
+    store->recovered_ = !super.clean();
     Status recovered = co_await store->RecoverFromMetadataRegion();
     if (!recovered.ok()) co_return recovered.error().WithContext("blob store load");
+  }
+  if (options.verify && super.clean()) {
+    CO_RETURN_IF_ERROR(co_await store->CompareMasksWithDisk());
   }
   if (!store->read_only_) {
     super.state &= ~SuperBlock::kStateClean;
@@ -93,7 +102,7 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoLoad(std::unique_ptr<BdevD
   co_return store;
 }
 
-Task<Status> BlobStore::LoadMasks() {
+Task<Result<BlobStore::DiskMasks>> BlobStore::ReadMasks() {
   auto read_mask = [this](MaskKind kind, uint64_t start, uint64_t length,
                           uint64_t bit_count) -> Task<Result<BitArray>> {
     CO_ASSIGN_OR_RETURN(AlignedBuffer pages, co_await ReadPages(start, length));
@@ -110,13 +119,62 @@ Task<Status> BlobStore::LoadMasks() {
   CO_ASSIGN_OR_RETURN(BitArray clusters,
                       co_await read_mask(MaskKind::kUsedClusters, super_.used_cluster_mask_start,
                                          super_.used_cluster_mask_len, super_.total_clusters));
+  co_return DiskMasks{std::move(pages), std::move(ids), std::move(clusters)};
+}
+
+Task<Status> BlobStore::LoadMasks() {
+  CO_ASSIGN_OR_RETURN(DiskMasks masks, co_await ReadMasks());
   const uint64_t md_clusters = MetadataClusters(super_);
-  if (clusters.FindFirstClear(0, md_clusters).has_value()) {
+  if (masks.clusters.FindFirstClear(0, md_clusters).has_value()) {
     co_return MakeError(EUCLEAN, "used cluster mask: the metadata clusters [0, %u) are not all used",
                         md_clusters);
   }
-  CO_ASSIGN_OR_RETURN(md_space_, MetadataSpace::FromMasks(std::move(pages), std::move(ids)));
-  clusters_ = std::make_unique<ClusterAllocator>(std::move(clusters));
+  CO_ASSIGN_OR_RETURN(md_space_,
+                      MetadataSpace::FromMasks(std::move(masks.pages), std::move(masks.ids)));
+  clusters_ = std::make_unique<ClusterAllocator>(std::move(masks.clusters));
+  co_return OkStatus();
+}
+
+namespace {
+
+// One line per direction in which `on_disk` differs from `scanned` (bits of `what`), or none.
+void DescribeMaskDifference(const char* what, const BitArray& on_disk, const BitArray& scanned,
+                            std::vector<std::string>& out) {
+  uint64_t extra = 0, missing = 0;
+  std::optional<uint64_t> first_extra, first_missing;
+  for (uint64_t i = 0; i < scanned.size(); ++i) {
+    const bool disk = on_disk.Get(i), found = scanned.Get(i);
+    if (disk && !found) {
+      ++extra;
+      if (!first_extra) first_extra = i;
+    } else if (!disk && found) {
+      ++missing;
+      if (!first_missing) first_missing = i;
+    }
+  }
+  if (extra > 0) {
+    out.push_back(absl::StrFormat("%u %s marked used on disk belong to no blob (the first: %u)",
+                                  extra, what, *first_extra));
+  }
+  if (missing > 0) {
+    out.push_back(absl::StrFormat("%u %s held by blobs are marked free on disk (the first: %u)",
+                                  missing, what, *first_missing));
+  }
+}
+
+}  // namespace
+
+Task<Status> BlobStore::CompareMasksWithDisk() {
+  Result<DiskMasks> masks = co_await ReadMasks();
+  if (!masks.ok()) {
+    if (masks.error().code() != EUCLEAN) co_return masks.error();
+    mask_differences_.push_back(masks.error().ToString());
+    co_return OkStatus();
+  }
+  DescribeMaskDifference("clusters", masks->clusters, clusters_->used(), mask_differences_);
+  DescribeMaskDifference("metadata pages", masks->pages, md_space_.used_pages_mask(),
+                         mask_differences_);
+  DescribeMaskDifference("blob ids", masks->ids, md_space_.used_ids_mask(), mask_differences_);
   co_return OkStatus();
 }
 

@@ -10,14 +10,13 @@
 #include "absl/strings/str_format.h"
 #include "blobfs/access.h"
 #include "blobfs/blob_file_system.h"
+#include "blobfs/format/orphan_entry.h"
 
 namespace blobfs {
 namespace {
 
 // Directory blocks of one directory kept decoded in memory.
 constexpr size_t kDirCacheBlocks = 64;
-
-std::string OrphanName(uint64_t ino) { return absl::StrFormat("%016x", ino); }
 
 }  // namespace
 
@@ -229,7 +228,7 @@ Task<void> BlobFileSystem::EvictIdle() {
 
 Task<Status> BlobFileSystem::AddOrphan(Inode& inode) {
   CO_ASSIGN_OR_RETURN(DirTree * tree, co_await DirOf(*orphans_));
-  Result<uint64_t> added = co_await tree->Insert(OrphanName(inode.ino), inode.ino, DT_UNKNOWN);
+  Result<uint64_t> added = co_await tree->Insert(OrphanEntryName(inode.ino), inode.ino, DT_UNKNOWN);
   if (!added.ok() && added.error().code() != EEXIST) co_return added.error();
   Queue(*orphans_);
   co_return Status();
@@ -237,7 +236,7 @@ Task<Status> BlobFileSystem::AddOrphan(Inode& inode) {
 
 Task<Status> BlobFileSystem::RemoveOrphan(uint64_t ino) {
   CO_ASSIGN_OR_RETURN(DirTree * tree, co_await DirOf(*orphans_));
-  Result<DirEntry> removed = co_await tree->Remove(OrphanName(ino));
+  Result<DirEntry> removed = co_await tree->Remove(OrphanEntryName(ino));
   if (!removed.ok() && removed.error().code() != ENOENT) co_return removed.error();
   Queue(*orphans_);
   co_return Status();

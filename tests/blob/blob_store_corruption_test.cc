@@ -947,6 +947,43 @@ TEST_F(BlobStoreCorruptionTest, ClusterMaskCallingABlobsClusterFree) {
   ASSERT_OK(h_.Close(blob));
 }
 
+// A verifying load (fsck) rebuilds the masks from the chains even on a clean store and lists
+// where the masks on disk differ: here a blob's cluster marked free and a cluster no blob holds
+// marked used.
+TEST_F(BlobStoreCorruptionTest, VerifyingLoadListsMaskDifferences) {
+  MakeScene(false);
+  ASSERT_OK(h_.Load({.read_only = true, .verify = true}));
+  EXPECT_FALSE(h_.store().recovered());
+  EXPECT_THAT(h_.store().mask_differences(), ::testing::IsEmpty());
+  ASSERT_OK(h_.Unload());
+
+  const uint64_t held = victim_metadata_.extents[0].physical + 1;
+  const uint64_t leaked = kTotalClusters - 1;
+  Bytes clusters = disk_.MaskBits(MaskKind::kUsedClusters);
+  clusters[held / 8] &= ~std::byte(1u << (held % 8));
+  clusters[leaked / 8] |= std::byte(1u << (leaked % 8));
+  disk_.WriteMask(MaskKind::kUsedClusters, clusters);
+  ASSERT_OK(h_.Load({.read_only = true, .verify = true}));
+  EXPECT_THAT(h_.store().mask_differences(),
+              ::testing::ElementsAre(
+                  "1 clusters marked used on disk belong to no blob (the first: " +
+                      std::to_string(leaked) + ")",
+                  "1 clusters held by blobs are marked free on disk (the first: " +
+                      std::to_string(held) + ")"));
+}
+
+// Verifying is for read-only loads; a dirty store is verified without a comparison (its masks on
+// disk are stale by design).
+TEST_F(BlobStoreCorruptionTest, VerifyingLoadIsReadOnlyAndSkipsStaleMasks) {
+  MakeScene(false);
+  EXPECT_ERROR(h_.Load({.verify = true}), EINVAL, "read-only");
+  ASSERT_OK(h_.Load());
+  h_.Crash();
+  ASSERT_OK(h_.Load({.read_only = true, .verify = true}));
+  EXPECT_TRUE(h_.store().recovered());
+  EXPECT_THAT(h_.store().mask_differences(), ::testing::IsEmpty());
+}
+
 // Deleting that blob must not bring the process down either (opening it is refused, deleting it
 // may succeed or be refused, the store lives on).
 // BUG (blob/blob_store_blobs.cc, DoDeleteBlob): unlike DoOpenBlob, it does not check the blob's

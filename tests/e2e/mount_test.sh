@@ -2,8 +2,9 @@
 # End-to-end: the real daemon on /dev/fuse, driven by coreutils, tar, rsync, attr tools and a few
 # syscalls through python3 — a tree of thousands of files, a big file, parallel writers, xattrs,
 # FIFOs, unmount and remount, mount.fuse3, a second mount of a busy image, a corrupt image, and
-# kill -9 followed by a remount with every fsync'd file intact.
-#   mount_test.sh BLOBFS MKFS_BLOBFS
+# kill -9 followed by a remount with every fsync'd file intact; fsck.blobfs after each unmount
+# and after the kill.
+#   mount_test.sh BLOBFS MKFS_BLOBFS FSCK_BLOBFS
 # Env: BLOBFS_E2E_BIG_MB (size of the big file, default 2048). Needs root and /dev/fuse (exit 77,
 # "skipped", otherwise). Everything lives in its own temporary directory; whatever this script
 # mounted is unmounted and every daemon it started is ended (by PID) on any exit.
@@ -11,6 +12,7 @@ set -euo pipefail
 
 blobfs=$(realpath "$1")
 mkfs=$(realpath "$2")
+fsck=$(realpath "$3")
 big_mb=${BLOBFS_E2E_BIG_MB:-2048}
 
 if [[ $(id -u) != 0 || ! -c /dev/fuse ]]; then
@@ -56,6 +58,12 @@ unmount_blobfs() {
   umount "$mnt"
   for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   fail "daemon $pid still running 30 s after umount"
+}
+
+# fsck.blobfs must find the unmounted image consistent (exit 0).
+check_image() {
+  "$fsck" -v "$image" >"$work/fsck.out" 2>&1 || { cat "$work/fsck.out"; fail "fsck.blobfs: $1"; }
+  grep -q ": clean," "$work/fsck.out" || { cat "$work/fsck.out"; fail "fsck.blobfs: $1"; }
 }
 
 tree_sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
@@ -124,6 +132,8 @@ step "unmount, remount: everything is still there"
 tree_sums "$mnt/include" >"$work/include.sums"
 stat -c "%n %s %a %u %g %y %z" "$mnt/f" "$mnt/fifo" >"$work/stat.before"
 unmount_blobfs
+check_image "after the first unmount"
+head -3 "$work/fsck.out"
 mount_blobfs
 sha256sum -c --quiet "$work/big.sum" || fail "big file after remount"
 sha256sum -c --quiet "$work/par.sum" || fail "parallel files after remount"
@@ -138,6 +148,10 @@ if "$blobfs" "$image" "$work/mnt2" --lock_wait_ms=300 2>"$work/second.err"; then
   fail "second mount of a mounted image succeeded"
 fi
 grep -q "in use" "$work/second.err" || fail "unclear message: $(cat "$work/second.err")"
+status=0
+"$fsck" "$image" 2>"$work/fsck.err" || status=$?
+[[ $status == 8 ]] && grep -q "in use" "$work/fsck.err" ||
+  fail "fsck.blobfs of a mounted image: exit $status, $(cat "$work/fsck.err")"
 
 step "mount -t fuse.blobfs, and remounts right after unmounts"
 unmount_blobfs
@@ -184,6 +198,9 @@ echo "not synced" >"$mnt/unsynced"
 kill -9 "${daemon_pids[-1]}"
 sleep 0.2
 umount -l "$mnt" 2>/dev/null || umount "$mnt"
+for _ in $(seq 50); do kill -0 "${daemon_pids[-1]}" 2>/dev/null || break; sleep 0.1; done
+check_image "after kill -9"
+grep -q "not unmounted cleanly" "$work/fsck.out" || fail "fsck.blobfs did not see the crash"
 mount_blobfs
 for i in $(seq 0 49); do
   cmp "$mnt/synced-$i" "$work/synced-$i.ref" || fail "fsync'd file synced-$i after kill -9"
@@ -191,6 +208,7 @@ done
 [[ -d $mnt/synced-dir ]] || fail "fsync'd directory after kill -9"
 sha256sum -c --quiet "$work/big.sum" || fail "big file after kill -9"
 unmount_blobfs
+check_image "after the remount that followed the kill"
 
 step "a corrupt image is refused with a clear message"
 dd if=/dev/zero of="$image" bs=4096 count=1 conv=notrunc status=none
@@ -201,5 +219,9 @@ fi
 mountpoint -q "$mnt" && fail "mounted after refusal"
 grep -q "not a mountable blobfs" "$work/corrupt.err" || fail "message: $(cat "$work/corrupt.err")"
 cat "$work/corrupt.err"
+status=0
+"$fsck" "$image" >"$work/fsck.out" 2>&1 || status=$?
+[[ $status == 4 ]] || fail "fsck.blobfs of the corrupt image: exit $status, $(cat "$work/fsck.out")"
+cat "$work/fsck.out"
 
 echo "all end-to-end checks passed"
