@@ -15,17 +15,14 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "blobfs/blob_file_system.h"
-#include "blobfs/dir_blob_storage.h"
 #include "blobfs/dir_tree.h"
 #include "blobfs/file_data.h"
 #include "blobfs/format/inode_record.h"
 #include "blobfs/format/orphan_entry.h"
+#include "blobfs/offline_reader.h"
 
 namespace blobfs {
 namespace {
-
-// Directory blocks kept decoded while one directory is walked.
-constexpr size_t kWalkCacheBlocks = 16;
 
 // What the check keeps of one inode between its passes.
 struct InodeFacts {
@@ -48,8 +45,8 @@ class Checker {
   explicit Checker(BlobStore& store) : store_(store) {}
 
   Task<Result<FsCheckReport>> Run() {
-    CO_ASSIGN_OR_RETURN(channel_, store_.OpenChannel());
-    CO_RETURN_IF_ERROR(co_await ReadSuper());
+    CO_ASSIGN_OR_RETURN(reader_, co_await OfflineReader::Open(store_));
+    report_.super = reader_->super();
     for (uint64_t id : co_await store_.ListBlobs()) {
       if (id != store_.super_blob()) CO_RETURN_IF_ERROR(co_await ReadInode(id));
     }
@@ -77,22 +74,6 @@ class Checker {
     }
   }
 
-  Task<Status> ReadSuper() {
-    if (store_.super_blob() == kNoBlobId) {
-      co_return MakeError(EUCLEAN, "the blob store has no super blob (not made by mkfs.blobfs)");
-    }
-    CO_ASSIGN_OR_RETURN(Blob * blob, co_await store_.OpenBlob(store_.super_blob()));
-    Result<std::string> encoded =
-        co_await blob->GetXattr(std::string(FsSuper::kXattrName), XattrKind::kInternal);
-    (void)co_await store_.CloseBlob(blob);  // Read-only: closing commits nothing.
-    if (!encoded.ok()) {
-      co_return MakeError(EUCLEAN, "super blob 0x%x: no filesystem super record (%s)",
-                          store_.super_blob(), encoded.error().ToString());
-    }
-    CO_ASSIGN_OR_RETURN(report_.super, FsSuper::Decode(*encoded));
-    co_return OkStatus();
-  }
-
   Task<Status> ReadInode(uint64_t ino) {
     Result<Blob*> opened = co_await store_.OpenBlob(ino);
     if (!opened.ok()) {
@@ -107,15 +88,13 @@ class Checker {
   }
 
   Task<Status> CheckInodeBlob(uint64_t ino, Blob& blob) {
-    Result<std::string> encoded =
-        co_await blob.GetXattr(std::string(InodeRecord::kXattrName), XattrKind::kInternal);
-    if (!encoded.ok()) {
-      if (encoded.error().code() != ENOENT) co_return encoded.error();
+    Result<InodeRecord> record = co_await OfflineReader::ReadRecord(blob);
+    if (!record.ok() && record.error().code() == ENOENT) {
       Problem("blob 0x%x: no inode record (a blob no inode owns)", ino);
       co_return OkStatus();
     }
-    Result<InodeRecord> record = InodeRecord::Decode(*encoded);
     if (!record.ok()) {
+      if (Fatal(record.error())) co_return record.error();
       Problem("inode 0x%x: %s", ino, record.error().message());
       co_return OkStatus();
     }
@@ -194,11 +173,10 @@ class Checker {
   }
 
   Task<Status> WalkIndex(uint64_t ino, Blob& blob) {
-    DirBlobStorage storage(blob, *channel_, report_.super.block_size);
-    CO_ASSIGN_OR_RETURN(std::unique_ptr<DirTree> tree,
-                        co_await DirTree::Open(storage, report_.super.hash_seed,
-                                               kWalkCacheBlocks));
-    CO_RETURN_IF_ERROR(co_await tree->Verify());
+    CO_ASSIGN_OR_RETURN(std::unique_ptr<OfflineDirectory> directory,
+                        co_await reader_->OpenDirectory(blob));
+    DirTree& tree = *directory->tree;
+    CO_RETURN_IF_ERROR(co_await tree.Verify());
     const bool orphans = ino == report_.super.orphan_ino;
     std::function<bool(const DirEntry&)> visit = [&](const DirEntry& entry) {
       if (orphans) {
@@ -208,7 +186,7 @@ class Checker {
       }
       return true;
     };
-    co_return co_await tree->List(0, visit);
+    co_return co_await tree.List(0, visit);
   }
 
   void CountEntry(uint64_t dir, const DirEntry& entry) {
@@ -296,7 +274,7 @@ class Checker {
   }
 
   BlobStore& store_;
-  std::unique_ptr<BlobChannel> channel_;
+  std::unique_ptr<OfflineReader> reader_;
   FsCheckReport report_;
   absl::flat_hash_map<uint64_t, InodeFacts> inodes_;
 };

@@ -12,23 +12,20 @@
 // corrupt); 8 the check could not run (no such file, in use, I/O error, not a blobfs); 16 usage.
 // A store that was not unmounted cleanly is no problem in itself (the next mount rebuilds its
 // masks), and is said.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bdev/registry.h"
-#include "bdev/uring_bdev.h"
 #include "blob/blob_store.h"
 #include "blobfs/format/fs_super.h"
 #include "blobfs/fs_check.h"
-#include "common/sync_bridge.h"
 #include "glog/logging.h"
-#include "tools/image_lock.h"
+#include "tools/read_only_image.h"
 
 namespace blobfs {
 namespace {
@@ -48,7 +45,7 @@ struct Outcome {
 };
 
 Task<Result<Outcome>> Check(BdevRegistry& registry) {
-  CO_ASSIGN_OR_RETURN(auto device, registry.Open("image", OpenMode::kReadOnly));
+  CO_ASSIGN_OR_RETURN(auto device, registry.Open(ReadOnlyImage::kBdevName, OpenMode::kReadOnly));
   BlobStoreLoadOptions load{.bstype = std::string(FsSuper::kBstype),
                             .read_only = true,
                             .verify = true};
@@ -138,19 +135,12 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "fsck.blobfs: %s: %s\n", path.c_str(), what.c_str());
     return code;
   };
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return fail(std::strerror(errno), kExitOperational);
-  auto lock = ImageLock::Acquire(path, std::chrono::milliseconds(0));
-  if (!lock.ok()) return fail(lock.error().message() + "; unmount it first", kExitOperational);
-  auto reactor = ReactorThread::Start();
-  if (!reactor.ok()) return fail(reactor.error().ToString(), kExitOperational);
-  BdevRegistry registry;
-  auto bdev = CreateUringBdev(registry, "image",
-                              {.path = path,
-                               .block_size = S_ISREG(st.st_mode) ? 4096u : 0u,
-                               .read_only = true});
-  if (!bdev.ok()) return fail(bdev.error().ToString(), kExitOperational);
-  Result<Outcome> outcome = (*reactor)->BlockOn(Check(registry));
+  auto image = ReadOnlyImage::Open(path);
+  if (!image.ok()) {
+    const std::string hint = image.error().code() == EBUSY ? "; unmount it first" : "";
+    return fail(image.error().message() + hint, kExitOperational);
+  }
+  Result<Outcome> outcome = (*image)->reactor->BlockOn(Check((*image)->registry));
   if (!outcome.ok()) return fail(outcome.error().ToString(), ExitCodeFor(outcome.error()));
   return Report(path, *outcome, verbose);
 }

@@ -3,8 +3,8 @@
 # syscalls through python3 — a tree of thousands of files, a big file, parallel writers, xattrs,
 # FIFOs, unmount and remount, mount.fuse3, a second mount of a busy image, a corrupt image, and
 # kill -9 followed by a remount with every fsync'd file intact; fsck.blobfs after each unmount
-# and after the kill.
-#   mount_test.sh BLOBFS MKFS_BLOBFS FSCK_BLOBFS
+# and after the kill; blobfs-inspect on the unmounted image.
+#   mount_test.sh BLOBFS MKFS_BLOBFS FSCK_BLOBFS BLOBFS_INSPECT
 # Env: BLOBFS_E2E_BIG_MB (size of the big file, default 2048). Needs root and /dev/fuse (exit 77,
 # "skipped", otherwise). Everything lives in its own temporary directory; whatever this script
 # mounted is unmounted and every daemon it started is ended (by PID) on any exit.
@@ -13,6 +13,7 @@ set -euo pipefail
 blobfs=$(realpath "$1")
 mkfs=$(realpath "$2")
 fsck=$(realpath "$3")
+inspect=$(realpath "$4")
 big_mb=${BLOBFS_E2E_BIG_MB:-2048}
 
 if [[ $(id -u) != 0 || ! -c /dev/fuse ]]; then
@@ -134,6 +135,14 @@ stat -c "%n %s %a %u %g %y %z" "$mnt/f" "$mnt/fifo" >"$work/stat.before"
 unmount_blobfs
 check_image "after the first unmount"
 head -3 "$work/fsck.out"
+cmp <("$inspect" "$image" cat /include/alloca.h) /usr/include/alloca.h ||
+  fail "blobfs-inspect cat of an inline file"
+[[ $("$inspect" "$image" cat /big | sha256sum | cut -d' ' -f1) == $(cut -d' ' -f1 "$work/big.sum") ]] ||
+  fail "blobfs-inspect cat /big"
+"$inspect" "$image" ls / | grep -q " dir  *include$" || fail "blobfs-inspect ls /"
+"$inspect" "$image" stat /fifo | grep -q ": FIFO, mode 0" || fail "blobfs-inspect stat /fifo"
+cmp <("$inspect" "$image" cat /include/stdio.h) /usr/include/stdio.h ||
+  fail "blobfs-inspect cat of a file in clusters"
 mount_blobfs
 sha256sum -c --quiet "$work/big.sum" || fail "big file after remount"
 sha256sum -c --quiet "$work/par.sum" || fail "parallel files after remount"
