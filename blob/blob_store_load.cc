@@ -87,7 +87,8 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoLoad(std::unique_ptr<BdevD
     }
   }
   if (!loaded) {
-    store->recovered_ = !super.clean();
+    // A verifying load scans every store; only a store that was not clean is recovered.
+    store->recovered_ = !options.verify || !super.clean();
     Status recovered = co_await store->RecoverFromMetadataRegion();
     if (!recovered.ok()) co_return recovered.error().WithContext("blob store load");
   }
