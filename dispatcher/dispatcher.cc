@@ -74,6 +74,8 @@ Task<void> DispatcherChannel::Handle(std::span<const iovec> buffers, ReplySink& 
     co_return;
   }
   request.args.Limit(request.args.remaining() - extensions);
+  VLOG(2) << "request " << header->unique << ": opcode " << header->opcode << ", node "
+          << header->nodeid << ", " << header->len << " bytes, pid " << header->pid;
   co_await Dispatch(request);
 }
 
@@ -215,6 +217,7 @@ void DispatcherChannel::ReplyOpen(Request& request, const Result<FsdevOpenReply>
   }
   wire::OpenOut out{.fh = open->handle, .open_flags = extra_flags, .backing_id = 0};
   if (open->keep_cache) out.open_flags |= wire::kOpenKeepCache;
+  if (open->no_flush) out.open_flags |= wire::kOpenNoFlush;
   ReplyStruct(request, out);
 }
 
@@ -226,6 +229,7 @@ void DispatcherChannel::ReplyCreate(Request& request, const Result<FsdevCreateRe
   const wire::EntryOut entry = ToWireEntry(created->entry, dispatcher_.ids_);
   wire::OpenOut open{.fh = created->open.handle, .open_flags = 0, .backing_id = 0};
   if (created->open.keep_cache) open.open_flags |= wire::kOpenKeepCache;
+  if (created->open.no_flush) open.open_flags |= wire::kOpenNoFlush;
   const iovec payload[2] = {{const_cast<wire::EntryOut*>(&entry), EntryOutSize()},
                             {&open, sizeof(open)}};
   ReplyBytes(request, payload);

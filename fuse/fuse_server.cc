@@ -3,6 +3,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -11,7 +12,7 @@
 #include "common/clock.h"
 #include "common/reactor.h"
 #include "common/uring_ops.h"
-#include "common/when_all.h"
+#include "common/async_event.h"
 #include "glog/logging.h"
 
 namespace blobfs {
@@ -35,58 +36,39 @@ class FdReplySink : public ReplySink {
   int fd_;
 };
 
-// What the slots of one reactor share.
-struct ReaderState {
+// The reader of one reactor and the requests it has handed out.
+struct ServerState {
   int fd;
   DispatcherChannel& channel;
   size_t buffer_size;
   int64_t spin_nanos;
   int64_t last_request = 0;  // MonotonicNanos of the latest request read.
-  bool spinning = false;     // One slot at a time polls.
+  // Request buffers not in use; a request being served holds one.
+  std::vector<std::unique_ptr<char[]>> free_buffers{};
+  size_t in_flight = 0;
+  AsyncEvent buffer_returned{};
 };
 
-// Reads one request: by polling for a while after recent traffic (one slot), otherwise through
-// io_uring. Returns the byte count or a negative errno.
-Task<int> ReadRequest(ReaderState& state, char* buffer) {
-  if (!state.spinning && MonotonicNanos() - state.last_request < state.spin_nanos) {
-    state.spinning = true;
-    while (MonotonicNanos() - state.last_request < state.spin_nanos) {
-      const ssize_t got = read(state.fd, buffer, state.buffer_size);
-      if (got >= 0 || errno != EAGAIN) {
-        state.spinning = false;
-        co_return got >= 0 ? static_cast<int>(got) : -errno;
-      }
-      co_await Reactor::Current()->Yield();
-    }
-    state.spinning = false;
+// Reads one request: by polling for a while after recent traffic, otherwise through io_uring.
+// Returns the byte count or a negative errno.
+Task<int> ReadRequest(ServerState& state, char* buffer) {
+  while (MonotonicNanos() - state.last_request < state.spin_nanos) {
+    const ssize_t got = read(state.fd, buffer, state.buffer_size);
+    if (got >= 0 || errno != EAGAIN) co_return got >= 0 ? static_cast<int>(got) : -errno;
+    co_await Reactor::Current()->Yield();  // Requests being served run meanwhile.
   }
   co_return co_await uring::Read(state.fd, buffer, static_cast<uint32_t>(state.buffer_size),
                                  static_cast<uint64_t>(-1));
 }
 
-// One read slot: read a request, serve it, read the next.
-Task<Status> ServeSlot(ReaderState& state) {
-  std::unique_ptr<char[]> buffer(new char[state.buffer_size]);
+// Serves one request and gives its buffer back.
+Task<void> ServeRequest(ServerState& state, std::unique_ptr<char[]> buffer, size_t length) {
   FdReplySink sink(state.fd);
-  while (true) {
-    const int got = co_await ReadRequest(state, buffer.get());
-    if (got > 0) {
-      state.last_request = MonotonicNanos();
-      const iovec request{buffer.get(), static_cast<size_t>(got)};
-      co_await state.channel.Handle(std::span<const iovec>(&request, 1), sink);
-      continue;
-    }
-    switch (-got) {
-      case ENODEV:  // Unmounted: the session is over.
-        co_return Status();
-      case ENOENT:  // The request was interrupted before we read it.
-      case EINTR:
-      case EAGAIN:
-        continue;
-      default:
-        co_return MakeError(-got, "read from /dev/fuse: %s", std::strerror(-got));
-    }
-  }
+  const iovec request{buffer.get(), length};
+  co_await state.channel.Handle(std::span<const iovec>(&request, 1), sink);
+  state.free_buffers.push_back(std::move(buffer));
+  --state.in_flight;
+  state.buffer_returned.Set();
 }
 
 }  // namespace
@@ -94,13 +76,40 @@ Task<Status> ServeSlot(ReaderState& state) {
 Task<Status> ServeFuseDevice(int fd, Dispatcher& dispatcher, FuseServeOptions options) {
   Result<std::unique_ptr<DispatcherChannel>> channel = dispatcher.OpenChannel();
   if (!channel.ok()) co_return channel.error();
-  ReaderState state{.fd = fd,
+  ServerState state{.fd = fd,
                     .channel = **channel,
                     .buffer_size = dispatcher.request_buffer_size(),
                     .spin_nanos = std::chrono::nanoseconds(options.spin).count()};
-  std::vector<Task<Status>> readers;
-  for (size_t i = 0; i < options.slots; ++i) readers.push_back(ServeSlot(state));
-  co_return co_await WhenAll(std::move(readers));
+  for (size_t i = 0; i < std::max<size_t>(options.slots, 1); ++i) {
+    state.free_buffers.push_back(std::unique_ptr<char[]>(new char[state.buffer_size]));
+  }
+  Reactor& reactor = *Reactor::Current();
+  Status status;
+  while (true) {
+    while (state.free_buffers.empty()) {
+      state.buffer_returned.Reset();
+      co_await state.buffer_returned.Wait();
+    }
+    std::unique_ptr<char[]> buffer = std::move(state.free_buffers.back());
+    state.free_buffers.pop_back();
+    const int got = co_await ReadRequest(state, buffer.get());
+    if (got > 0) {
+      state.last_request = MonotonicNanos();
+      ++state.in_flight;
+      reactor.Spawn(ServeRequest(state, std::move(buffer), static_cast<size_t>(got)));
+      continue;
+    }
+    state.free_buffers.push_back(std::move(buffer));
+    if (got == -ENOENT || got == -EINTR || got == -EAGAIN) continue;  // ENOENT: interrupted.
+    // ENODEV: unmounted, the session is over; any other error stops this reader.
+    if (got < 0 && got != -ENODEV) status = MakeError(-got, "read from /dev/fuse: %s", std::strerror(-got));
+    break;
+  }
+  while (state.in_flight > 0) {  // The requests being served use `state`.
+    state.buffer_returned.Reset();
+    co_await state.buffer_returned.Wait();
+  }
+  co_return status;
 }
 
 }  // namespace blobfs

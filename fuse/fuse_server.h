@@ -3,13 +3,15 @@
 //
 // Contract:
 //  - Runs on the calling reactor until the kernel ends the session (a read returns ENODEV: the
-//    filesystem was unmounted or the connection aborted). `slots` reads are kept in flight, each
-//    with its own request buffer of dispatcher.request_buffer_size() bytes, so up to `slots`
-//    requests are served at once on this reactor.
-//  - Waiting slots read through io_uring. For `spin` after each request, one slot instead polls the
-//    descriptor with non-blocking reads, yielding to the reactor between tries: a process that
-//    sends one request after another then finds the daemon awake (waking a sleeping thread costs
-//    tens of microseconds on a virtual machine, more than serving most requests).
+//    filesystem was unmounted or the connection aborted), then waits for the requests it started.
+//  - One read of the descriptor at a time: each request read is served by a task of its own and
+//    the next read starts at once, so up to `slots` requests (each holding a buffer of
+//    dispatcher.request_buffer_size() bytes) are served at once on this reactor.
+//  - For `spin` after each request the read polls the descriptor with non-blocking reads,
+//    yielding to the requests being served between tries; only then does it wait in io_uring. A
+//    process that sends one request after another then finds the daemon awake and nothing armed
+//    to wake it (waking a sleeping thread, or interrupting a running one, costs tens of
+//    microseconds on a virtual machine — more than serving most requests).
 //  - The descriptor must be non-blocking (FuseMount gives such); the caller owns it.
 //  - Returns OK at the session's end, or the read error that stopped it.
 #ifndef BLOBFS_FUSE_FUSE_SERVER_H_
