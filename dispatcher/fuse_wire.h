@@ -118,6 +118,7 @@ inline constexpr uint32_t kKillSuidGid = 1 << 11;
 // fuse_open_out.open_flags
 inline constexpr uint32_t kOpenKeepCache = 1 << 1;
 inline constexpr uint32_t kOpenCacheDir = 1 << 3;
+inline constexpr uint32_t kOpenNoFlush = 1 << 5;
 
 inline constexpr uint32_t kGetattrFh = 1 << 0;       // fuse_getattr_in.getattr_flags
 inline constexpr uint32_t kFsyncDataOnly = 1 << 0;   // fuse_fsync_in.fsync_flags

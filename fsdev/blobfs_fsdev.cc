@@ -356,8 +356,9 @@ class BlobfsChannel final : public FsdevChannel {
     CO_ASSIGN_OR_RETURN(uint64_t handle,
                         co_await fs().Open(caller, node_id, static_cast<int>(flags)));
     dev_->AddHandle(handle, node_id, BlobfsFsdev::Kind::kFile);
-    // Only this process writes the image: pages the kernel cached stay valid across opens.
-    co_return FsdevOpenReply{.handle = handle, .keep_cache = true};
+    // Only this process writes the image: pages the kernel cached stay valid across opens. Flush
+    // has nothing to do (writes are in the cache already; errors come at fsync, as on ext4).
+    co_return FsdevOpenReply{.handle = handle, .keep_cache = true, .no_flush = true};
   }
   Task<Result<FsdevCreateReply>> DoCreate(const FsdevContext& ctx, uint64_t parent,
                                           std::string_view name, uint32_t mode, uint32_t flags,
@@ -374,7 +375,9 @@ class BlobfsChannel final : public FsdevChannel {
     CO_RETURN_IF_ERROR(created.status());
     dev_->AddHandle(created->handle, created->attr.ino, BlobfsFsdev::Kind::kFile);
     co_return FsdevCreateReply{.entry = dev_->EntryOf(created->attr),
-                               .open = {.handle = created->handle, .keep_cache = true}};
+                               .open = {.handle = created->handle,
+                                        .keep_cache = true,
+                                        .no_flush = true}};
   }
   Task<Result<size_t>> DoTransfer(const FsdevContext& ctx, uint64_t node_id, uint64_t handle,
                                   uint64_t offset, std::span<const iovec> buffers, bool write) {

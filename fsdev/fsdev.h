@@ -85,6 +85,8 @@ struct FsdevEntry {
 struct FsdevOpenReply {
   uint64_t handle = 0;
   bool keep_cache = false;  // The caller's cached pages of the file are still valid.
+  // Flush at close does nothing for this file (the caller may skip it, as FOPEN_NOFLUSH).
+  bool no_flush = false;
 };
 
 struct FsdevCreateReply {

@@ -101,6 +101,8 @@ class DispatcherTest : public ::testing::Test {
     wire::EntryOut entry = reply.As<wire::EntryOut>();
     wire::OpenOut open;
     std::memcpy(&open, reply.payload.data() + sizeof(entry), sizeof(open));
+    // blobfs keeps the kernel's page cache (never DIRECT_IO) and needs no FLUSH at close.
+    EXPECT_EQ(open.open_flags, wire::kOpenKeepCache | wire::kOpenNoFlush);
     return {entry, open.fh};
   }
   int Error(const CapturedReply& reply) { return -reply.header.error; }
