@@ -1,8 +1,16 @@
 #include "blobfs/buffer_cache.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace blobfs {
+namespace {
+
+// Dirty or pinned buffers one eviction passes over before it gives up (the cache then stays over
+// its capacity until write-back cleans buffers).
+constexpr size_t kEvictScanLimit = 64;
+
+}  // namespace
 
 BufferCache::BufferCache(BlobStore& store, BufferCacheOptions options)
     : store_(store),
@@ -32,14 +40,21 @@ void BufferCache::Free(Handle buffer) {
 }
 
 void BufferCache::EvictClean() {
-  // From the least recently used end; dirty buffers stay (their owners write them back).
-  auto it = buffers_.end();
-  while (it != buffers_.begin() && bytes_ + options_.buffer_size > options_.capacity_bytes) {
-    --it;
-    if (it->dirty != 0 || it->pins != 0) continue;
+  // From the least recently used end. Dirty and pinned buffers stay (their owners write them back
+  // or unpin them); each one met moves to the front, so a cache full of dirty buffers costs a
+  // bounded scan per allocation, not one over the whole cache.
+  size_t kept = 0;
+  while (!buffers_.empty() && kept < kEvictScanLimit &&
+         bytes_ + options_.buffer_size > options_.capacity_bytes) {
+    auto it = std::prev(buffers_.end());
+    if (it->dirty != 0 || it->pins != 0) {
+      buffers_.splice(buffers_.begin(), buffers_, it);
+      ++kept;
+      continue;
+    }
     std::function<void()> forget = std::move(it->on_evict);
     bytes_ -= options_.buffer_size;
-    it = buffers_.erase(it);
+    buffers_.erase(it);
     if (forget) forget();
   }
 }

@@ -6,7 +6,9 @@
 //    dirty bit per block (block_size, the filesystem block). Buffers are owned here; files find
 //    theirs through their own index (FileData) and tell the cache when they use one (Touch).
 //  - Allocate may evict clean buffers, least recently used first, to stay under the capacity;
-//    dirty buffers are never evicted — over_capacity() tells writers to write back.
+//    dirty buffers are never evicted — over_capacity() tells writers (and the filesystem's
+//    commit) to write back. An allocation passes over at most a bounded number of dirty or pinned
+//    buffers (moving them to the recently used end), so its cost does not grow with the cache.
 //  - Reservation: a file reserves each cluster it will have to allocate at write-back when it
 //    first dirties a block in it, and releases it once written (or discarded). Reserve refuses
 //    (false) what the store's free clusters, less what is reserved, cannot hold, so ENOSPC is

@@ -62,7 +62,9 @@ Task<void> BlobFileSystem::CommitLoop() {
 
 Task<void> BlobFileSystem::WaitUntilCommitDue() {
   const int64_t due = MonotonicNanos() + std::chrono::nanoseconds(options_.commit_interval).count();
-  while (!closing_ && queue_.size() < kMaxQueuedInodes && committed_seq_ < change_seq_) {
+  // A cache full of dirty data commits early: only write-back makes its buffers evictable.
+  while (!closing_ && queue_.size() < kMaxQueuedInodes && !cache_->over_capacity() &&
+         committed_seq_ < change_seq_) {
     const int64_t left = due - MonotonicNanos();
     if (left <= 0) break;
     co_await reactor_.Sleep(std::min<std::chrono::nanoseconds>(std::chrono::nanoseconds(left),
