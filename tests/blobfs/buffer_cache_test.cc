@@ -1,6 +1,7 @@
 // FileData over BufferCache on a blob store: the cache's memory stays near its cap whatever the
 // files' sizes, and sequential reads read ahead (later reads are served from memory) while random
-// reads do not.
+// reads do not. BufferCache alone: dirty buffers are never evicted, and an allocation in a cache
+// full of them passes over a bounded number.
 #include <sys/uio.h>
 
 #include <memory>
@@ -74,6 +75,27 @@ TEST_F(BufferCacheTest, MemoryStaysNearTheCapForFilesManyTimesItsSize) {
   // Reads may hold what they read ahead on top of the cap.
   EXPECT_LE(peak, kCap + chunk.size() + cache_->options().readahead_max + kBuffer);
   EXPECT_GT(peak, kCap / 2);  // The cache was used, not bypassed.
+}
+
+TEST_F(BufferCacheTest, EvictionPassesOverABoundedNumberOfDirtyBuffers) {
+  // A cache full with 100 dirty buffers, of which the one allocated 81st is made clean.
+  constexpr int kBuffers = 100;
+  BufferCache cache(h_.store(), {.capacity_bytes = kBuffers * kBuffer, .buffer_size = kBuffer});
+  std::vector<bool> evicted(kBuffers + 2, false);
+  std::vector<BufferCache::Handle> handles;
+  for (int i = 0; i < kBuffers; ++i) {
+    handles.push_back(cache.Allocate(this, i, [&evicted, i] { evicted[i] = true; }));
+    handles.back()->dirty = 1;
+  }
+  handles[80]->dirty = 0;
+  // The first allocation past the cap passes over the 64 oldest (dirty) buffers and gives up:
+  // dirty buffers stay whatever the cap. The next one reaches the clean buffer.
+  cache.Allocate(this, kBuffers, [&evicted] { evicted[kBuffers] = true; });
+  EXPECT_FALSE(evicted[80]);
+  EXPECT_TRUE(cache.over_capacity());
+  cache.Allocate(this, kBuffers + 1, [&evicted] { evicted[kBuffers + 1] = true; });
+  for (int i = 0; i <= kBuffers + 1; ++i) EXPECT_EQ(evicted[i], i == 80) << i;
+  EXPECT_EQ(cache.bytes(), uint64_t{kBuffers + 1} * kBuffer);
 }
 
 TEST_F(BufferCacheTest, SequentialReadsReadAheadAndRandomReadsDoNot) {
