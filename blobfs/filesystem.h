@@ -115,6 +115,9 @@ struct MkfsOptions {
   Uuid uuid{};  // Nil picks a random one.
   // Files up to this size keep their bytes in their inode's metadata page(s).
   uint32_t inline_max = 3072;
+  // Owner of the root directory (mkfs.blobfs: whoever runs it, as mke2fs does).
+  uint32_t root_uid = 0;
+  uint32_t root_gid = 0;
 };
 
 struct MountOptions {

@@ -17,9 +17,11 @@
 namespace blobfs {
 namespace {
 
-InodeRecord NewDirectoryRecord(uint32_t permissions, Timestamp now) {
+InodeRecord NewDirectoryRecord(uint32_t permissions, uint32_t uid, uint32_t gid, Timestamp now) {
   InodeRecord record;
   record.mode = S_IFDIR | permissions;
+  record.uid = uid;
+  record.gid = gid;
   record.nlink = 2;
   record.atime = record.mtime = record.ctime = record.btime = now;
   record.generation = 1;
@@ -28,8 +30,9 @@ InodeRecord NewDirectoryRecord(uint32_t permissions, Timestamp now) {
 
 // A directory blob for mkfs: its record (parent = itself) and an empty index.
 Task<Result<Blob*>> CreateDirectoryBlob(BlobStore& store, BlobChannel& channel,
-                                        uint32_t permissions, const FsSuper& super) {
-  InodeRecord record = NewDirectoryRecord(permissions, super.created);
+                                        uint32_t permissions, uint32_t uid, uint32_t gid,
+                                        const FsSuper& super) {
+  InodeRecord record = NewDirectoryRecord(permissions, uid, gid, super.created);
   BlobCreateOptions options;
   options.thin = true;
   options.internal_xattrs.emplace(InodeRecord::kXattrName, record.Encode());
@@ -72,8 +75,11 @@ Task<Status> FileSystem::Mkfs(BlobStore& store, MkfsOptions options) {
   super.hash_seed = absl::Uniform<uint64_t>(random);
 
   CO_ASSIGN_OR_RETURN(std::unique_ptr<BlobChannel> channel, store.OpenChannel());
-  CO_ASSIGN_OR_RETURN(Blob * root, co_await CreateDirectoryBlob(store, *channel, 0755, super));
-  CO_ASSIGN_OR_RETURN(Blob * orphans, co_await CreateDirectoryBlob(store, *channel, 0700, super));
+  CO_ASSIGN_OR_RETURN(Blob * root, co_await CreateDirectoryBlob(store, *channel, 0755,
+                                                                options.root_uid,
+                                                                options.root_gid, super));
+  CO_ASSIGN_OR_RETURN(Blob * orphans,
+                      co_await CreateDirectoryBlob(store, *channel, 0700, 0, 0, super));
   super.root_ino = root->id();
   super.orphan_ino = orphans->id();
   BlobCreateOptions super_options;

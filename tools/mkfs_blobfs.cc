@@ -1,16 +1,22 @@
 // mkfs.blobfs: formats an image file or block device with a blob store and an empty blobfs.
 //
 // Contract: `mkfs.blobfs DEVICE|IMAGE [--size=SIZE] [--cluster-size=4k] [--label=L]
-// [--inode-ratio=64k]`. An image file that does not exist is created with --size (required then);
+// [--inode-ratio=64k] [--root-owner=UID:GID]`. The root directory belongs to whoever runs mkfs
+// unless --root-owner says otherwise (as mke2fs), so a user's own image mounts writable. An image file that does not exist is created with --size (required then);
 // an existing one is grown to --size when given. The metadata region gets one 4 KiB page per
 // --inode-ratio bytes of the device (every file, directory and symlink takes at least one; small
 // files keep their data there). The device is locked while formatted (image_lock.h). Prints what
 // it made; exit 0 on success, 1 when formatting failed (the error is printed), 2 for bad usage.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 
 #include "bdev/registry.h"
 #include "bdev/uring_bdev.h"
@@ -29,12 +35,16 @@ DEFINE_string(cluster_size, "4k", "bytes per cluster: a power of two from 4k to 
 DEFINE_string(label, "", "the filesystem's label (at most 16 bytes)");
 DEFINE_string(inode_ratio, "64k",
               "bytes of device per metadata page; each inode takes at least one page");
+DEFINE_string(root_owner, "", "UID:GID of the root directory (default: whoever runs mkfs)");
 
 namespace blobfs {
 namespace {
 
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
+constexpr char kUsage[] =
+    "mkfs.blobfs DEVICE|IMAGE [--size=SIZE] [--cluster-size=4k] [--label=L] [--inode-ratio=64k] "
+    "[--root-owner=UID:GID]";
 constexpr uint64_t kMinMetadataPages = 64;
 
 struct MkfsPlan {
@@ -43,6 +53,8 @@ struct MkfsPlan {
   uint32_t cluster_size = 0;
   uint64_t inode_ratio = 0;
   std::string label;
+  uint32_t root_uid = 0;
+  uint32_t root_gid = 0;
 };
 
 struct MkfsReport {
@@ -61,7 +73,7 @@ Task<Result<MkfsReport>> Format(BdevRegistry& registry, const MkfsPlan& plan) {
                             .md_pages = report.md_pages,
                             .bstype = std::string(FsSuper::kBstype)};
   CO_ASSIGN_OR_RETURN(auto store, co_await BlobStore::Init(std::move(device), std::move(init)));
-  MkfsOptions mkfs{.label = plan.label};
+  MkfsOptions mkfs{.label = plan.label, .root_uid = plan.root_uid, .root_gid = plan.root_gid};
   Status made = co_await FileSystem::Mkfs(*store, std::move(mkfs));
   if (made.ok()) report.stats = co_await store->GetStats();
   Status unloaded = co_await store->Unload();
@@ -76,7 +88,7 @@ int Fail(const std::string& what, int code) {
 }
 
 int Main(int argc, char** argv) {
-  if (argc != 2) return Fail("usage: mkfs.blobfs DEVICE|IMAGE [--size=SIZE] [--cluster-size=4k] [--label=L] [--inode-ratio=64k]", kExitUsage);
+  if (argc != 2) return Fail(std::string("usage: ") + kUsage, kExitUsage);
   MkfsPlan plan{.path = argv[1], .label = FLAGS_label};
   struct stat st {};
   const bool exists = stat(plan.path.c_str(), &st) == 0;
@@ -100,6 +112,15 @@ int Main(int argc, char** argv) {
   }
   plan.inode_ratio = *ratio;
   if (plan.label.size() > 16) return Fail("--label: at most 16 bytes", kExitUsage);
+  plan.root_uid = getuid();
+  plan.root_gid = getgid();
+  if (!FLAGS_root_owner.empty()) {
+    const std::vector<std::string> ids = absl::StrSplit(FLAGS_root_owner, ':');
+    if (ids.size() != 2 || !absl::SimpleAtoi(ids[0], &plan.root_uid) ||
+        !absl::SimpleAtoi(ids[1], &plan.root_gid)) {
+      return Fail("--root-owner: UID:GID in numbers, not " + FLAGS_root_owner, kExitUsage);
+    }
+  }
 
   if (!exists) {
     // Create the file so that it can be locked before it is formatted.
@@ -136,8 +157,7 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   blobfs::AcceptDashedFlagNames(argc, argv);
-  gflags::SetUsageMessage(
-      "mkfs.blobfs DEVICE|IMAGE [--size=SIZE] [--cluster-size=4k] [--label=L] [--inode-ratio=64k]");
+  gflags::SetUsageMessage(blobfs::kUsage);
   if (blobfs::Status syntax = blobfs::CheckFlagSyntax(argc, argv); !syntax.ok()) {
     std::fprintf(stderr, "mkfs.blobfs: %s\n", syntax.error().message().c_str());
     return 2;

@@ -219,6 +219,23 @@ sha256sum -c --quiet "$work/big.sum" || fail "big file after kill -9"
 unmount_blobfs
 check_image "after the remount that followed the kill"
 
+step "mkfs by a user makes the root directory theirs; that user mounts it if /dev/fuse lets them"
+chmod 711 "$work"
+mkdir "$work/user" "$work/user/mnt"
+chown -R nobody "$work/user"
+su -s /bin/bash nobody -c "'$mkfs' '$work/user/image' --size=1G" >/dev/null || fail "mkfs as nobody"
+[[ $("$inspect" "$work/user/image" stat / | sed -n 2p) == "  uid $(id -u nobody), gid $(id -g nobody),"* ]] ||
+  fail "root directory owner: $("$inspect" "$work/user/image" stat / | sed -n 2p)"
+if su -s /bin/bash nobody -c "test -r /dev/fuse -a -w /dev/fuse"; then
+  su -s /bin/bash nobody -c "'$blobfs' '$work/user/image' '$work/user/mnt' &&
+    echo mine >'$work/user/mnt/file' && fusermount3 -u '$work/user/mnt'" || fail "unprivileged mount"
+  for _ in $(seq 50); do pgrep -f "^$blobfs $work/user/image" >/dev/null || break; sleep 0.1; done
+  "$fsck" "$work/user/image" >/dev/null || fail "fsck after the unprivileged mount"
+  cmp <("$inspect" "$work/user/image" cat /file) <(echo mine) || fail "the user's file"
+else
+  echo "(no unprivileged mount: /dev/fuse is not open to other users here)"
+fi
+
 step "a corrupt image is refused with a clear message"
 dd if=/dev/zero of="$image" bs=4096 count=1 conv=notrunc status=none
 if "$blobfs" "$image" "$mnt" 2>"$work/corrupt.err"; then
