@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: the real daemon on /dev/fuse, driven by coreutils, tar, rsync, attr tools and a few
 # syscalls through python3 — a tree of thousands of files, a big file, parallel writers, xattrs,
-# FIFOs, unmount and remount, mount.fuse3, a second mount of a busy image, a corrupt image, and
+# FIFOs, unmount and remount, mount.fuse3, a second mount of a busy image, SIGTERM and
+# fusermount3 -u, a user's own image (and mount, where /dev/fuse allows), a corrupt image, and
 # kill -9 followed by a remount with every fsync'd file intact; fsck.blobfs after each unmount
 # and after the kill; blobfs-inspect on the unmounted image.
 #   mount_test.sh BLOBFS MKFS_BLOBFS FSCK_BLOBFS BLOBFS_INSPECT
@@ -185,6 +186,22 @@ NS
 # The last daemon finishes writing back; the next mount waits for its lock.
 mount_blobfs
 [[ $(cat "$mnt/round") == 3 ]] || fail "the rounds' writes after mount -t"
+
+step "SIGTERM and fusermount3 -u unmount cleanly"
+kill -TERM "${daemon_pids[-1]}"
+for _ in $(seq 300); do kill -0 "${daemon_pids[-1]}" 2>/dev/null || break; sleep 0.1; done
+kill -0 "${daemon_pids[-1]}" 2>/dev/null && fail "daemon still running 30 s after SIGTERM"
+mountpoint -q "$mnt" && fail "still mounted after SIGTERM"
+check_image "after SIGTERM"
+grep -q "not unmounted cleanly" "$work/fsck.out" && fail "SIGTERM left the store dirty"
+mount_blobfs
+fusermount3 -u "$mnt"
+for _ in $(seq 300); do kill -0 "${daemon_pids[-1]}" 2>/dev/null || break; sleep 0.1; done
+kill -0 "${daemon_pids[-1]}" 2>/dev/null && fail "daemon still running 30 s after fusermount3 -u"
+check_image "after fusermount3 -u"
+grep -q "not unmounted cleanly" "$work/fsck.out" && fail "fusermount3 -u left the store dirty"
+mount_blobfs
+[[ $(cat "$mnt/round") == 3 ]] || fail "data after SIGTERM and fusermount3 -u"
 
 step "kill -9, then remount: fsync'd files are intact"
 python3 - "$mnt" <<'PY'
