@@ -44,6 +44,8 @@ struct DispatcherOptions {
   PeerArch peer_arch = PeerArch::kNative;
   // The largest WRITE wanted (rounded down to pages; the kernel caps it at its max_pages).
   uint32_t max_write = 1 << 20;
+  // The readahead asked for at INIT (the kernel keeps the smaller of it and the mount's setting).
+  uint32_t max_readahead = 1 << 20;
   bool writeback_cache = false;
   // Supplementary groups of a caller process, asked only when a permission check needs them
   // (the /dev/fuse transport reads /proc/PID/status). Unset: none are known.

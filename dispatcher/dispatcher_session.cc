@@ -15,6 +15,7 @@ void DispatcherChannel::DoInit(Request& request) {
   const size_t in_size = request.args.remaining();
   Result<wire::InitIn> in = request.args.Read<wire::InitIn>(in_size);
   InitWants wants{.max_write = dispatcher_.options_.max_write,
+                  .max_readahead = dispatcher_.options_.max_readahead,
                   .writeback_cache = dispatcher_.options_.writeback_cache,
                   .locks = dispatcher_.fsdev_.supports_locks()};
   Result<InitResult> result = in.ok() ? NegotiateInit(*in, in_size, wants) : in.error();

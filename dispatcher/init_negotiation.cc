@@ -81,7 +81,7 @@ Result<InitResult> NegotiateInit(const wire::InitIn& in, size_t in_size, const I
   result.max_write = std::min(max_write, max_pages * kPageSize);
   result.max_read = max_pages * kPageSize;
 
-  result.reply.max_readahead = in_size >= 12 ? in.max_readahead : 0;
+  result.reply.max_readahead = in_size >= 12 ? wants.max_readahead : 0;
   result.reply.flags = static_cast<uint32_t>(result.flags);
   result.reply.max_background = kMaxBackground;
   result.reply.congestion_threshold = kCongestionThreshold;

@@ -9,6 +9,8 @@
 //    the kernel offered; flags2 is used only when the kernel sent INIT_EXT.
 //  - max_write is the wanted size rounded down to pages (at least 4 KiB); it is 1 MiB-capable
 //    only with MAX_PAGES, otherwise the kernel's old 128 KiB request limit applies.
+//  - max_readahead is the wanted one (the kernel keeps the smaller of it and the mount's bdi
+//    read_ahead_kb, which the daemon may raise: FuseMount::SetReadahead).
 #ifndef BLOBFS_DISPATCHER_INIT_NEGOTIATION_H_
 #define BLOBFS_DISPATCHER_INIT_NEGOTIATION_H_
 
@@ -22,6 +24,7 @@ namespace blobfs {
 
 struct InitWants {
   uint32_t max_write = 1 << 20;
+  uint32_t max_readahead = 1 << 20;
   bool writeback_cache = false;
   bool locks = false;  // The fsdev implements flock and POSIX record locks.
 };

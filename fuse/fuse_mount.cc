@@ -7,9 +7,15 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <string>
+#include <string_view>
 #include <vector>
+
+#include "absl/strings/str_split.h"
 
 namespace blobfs {
 namespace {
@@ -20,6 +26,39 @@ Status SetNonBlocking(int fd) {
     return MakeError(errno, "fcntl(O_NONBLOCK) of /dev/fuse: %s", std::strerror(errno));
   }
   return Status();
+}
+
+// A mountinfo path field with its octal escapes (\040 for a space, ...) undone.
+std::string UnescapeMountPath(std::string_view field) {
+  auto octal = [](char c) { return c >= '0' && c <= '7'; };
+  std::string path;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size() && octal(field[i + 1]) && octal(field[i + 2]) &&
+        octal(field[i + 3])) {
+      path.push_back(static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 +
+                                       (field[i + 3] - '0')));
+      i += 3;
+    } else {
+      path.push_back(field[i]);
+    }
+  }
+  return path;
+}
+
+// The "major:minor" of the newest FUSE mount on `mountpoint`, from /proc/self/mountinfo.
+Result<std::string> FuseMountDevice(const std::string& mountpoint) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line, device;
+  while (std::getline(mountinfo, line)) {
+    // ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS
+    const std::vector<std::string> fields = absl::StrSplit(line, ' ');
+    const auto separator = std::find(fields.begin(), fields.end(), "-");
+    if (fields.size() < 5 || separator == fields.end() || separator + 1 == fields.end()) continue;
+    if ((separator + 1)->rfind("fuse", 0) != 0) continue;
+    if (UnescapeMountPath(fields[4]) == mountpoint) device = fields[2];
+  }
+  if (device.empty()) return MakeError(ENOENT, "%s is not a FUSE mount point", mountpoint);
+  return device;
 }
 
 }  // namespace
@@ -47,7 +86,7 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(const std::string& mountpoin
   }
   const int fd = fuse_session_fd(session);
   Status nonblocking = SetNonBlocking(fd);
-  std::unique_ptr<FuseMount> mount(new FuseMount(session, fd));
+  std::unique_ptr<FuseMount> mount(new FuseMount(session, fd, mountpoint));
   if (!nonblocking.ok()) return nonblocking.error();
   return mount;
 }
@@ -67,6 +106,16 @@ Result<int> FuseMount::CloneFd() const {
     return MakeError(error, "FUSE_DEV_IOC_CLONE: %s", std::strerror(error));
   }
   return clone;
+}
+
+Status FuseMount::SetReadahead(uint32_t kib) const {
+  ASSIGN_OR_RETURN(std::string device, FuseMountDevice(mountpoint_));
+  const std::string path = "/sys/class/bdi/" + device + "/read_ahead_kb";
+  std::ofstream setting(path);
+  if (!setting || !(setting << kib << "\n") || !setting.flush()) {
+    return MakeError(errno != 0 ? errno : EIO, "writing %s: %s", path, std::strerror(errno));
+  }
+  return Status();
 }
 
 void FuseMount::Unmount() {

@@ -8,6 +8,10 @@
 //  - fd() is the session's /dev/fuse descriptor, non-blocking. CloneFd() gives another descriptor
 //    of the same connection (FUSE_DEV_IOC_CLONE), non-blocking, for another reactor to read;
 //    the caller owns and closes it.
+//  - SetReadahead() sets the mount's readahead (read_ahead_kb of its bdi, found through
+//    /proc/self/mountinfo; root only: EACCES otherwise, ENOENT when the mount is not listed). The
+//    kernel keeps the smaller of it and INIT's max_readahead when it reads the INIT reply, so set
+//    it before serving INIT; set later it applies at once.
 //  - Unmount() asks the kernel to unmount (readers then see ENODEV once the mount is gone); safe
 //    to call from any thread, more than once. The destructor unmounts if still mounted and
 //    closes the session.
@@ -34,13 +38,16 @@ class FuseMount {
 
   int fd() const { return fd_; }
   Result<int> CloneFd() const;
+  Status SetReadahead(uint32_t kib) const;
   void Unmount();
 
  private:
-  FuseMount(fuse_session* session, int fd) : session_(session), fd_(fd) {}
+  FuseMount(fuse_session* session, int fd, std::string mountpoint)
+      : session_(session), fd_(fd), mountpoint_(std::move(mountpoint)) {}
 
   fuse_session* session_;
   int fd_;
+  std::string mountpoint_;
   std::mutex unmount_mutex_;
   bool mounted_ = true;
 };

@@ -46,6 +46,8 @@ DEFINE_uint64(slots, 16, "FUSE requests served at once per reactor");
 DEFINE_uint64(spin_us, 100,
               "after a request, poll /dev/fuse this long before sleeping (0: never poll)");
 DEFINE_uint64(cache_mb, 256, "the buffer cache's memory cap, MiB");
+DEFINE_uint32(readahead_kb, 1024,
+              "the kernel's readahead on the mount, KiB (root only; 0 keeps the kernel's 128)");
 DEFINE_bool(passthrough, false,
             "serve IMAGE as a host directory through the passthrough fsdev instead (to measure "
             "FUSE apart from blobfs)");
@@ -205,7 +207,16 @@ int Run(const DaemonArgs& args, DaemonStartup& startup) {
     if (!closed.ok()) LOG(ERROR) << "unmounting the image: " << closed.error();
     return fail(mount.error().message());
   }
+  // Before INIT is served: the kernel then keeps the smaller of the two.
+  if (FLAGS_readahead_kb > 0 && geteuid() == 0) {
+    Status readahead = (*mount)->SetReadahead(FLAGS_readahead_kb);
+    if (!readahead.ok()) LOG(WARNING) << "readahead left as the kernel set it: " << readahead.error();
+  }
+  const uint32_t max_readahead = FLAGS_readahead_kb > 0 && geteuid() == 0
+                                     ? FLAGS_readahead_kb << 10
+                                     : uint32_t{128} << 10;
   Dispatcher dispatcher(**fsdev, DispatcherOptions{.max_write = options->max_write,
+                                                   .max_readahead = max_readahead,
                                                    .writeback_cache = options->writeback_cache,
                                                    .groups_of = SupplementaryGroupsOf});
   // Every reactor reads its own clone: the session's descriptor is libfuse's to close when it

@@ -76,6 +76,8 @@ mount_blobfs
 df -h "$mnt" | tail -1
 [[ $(stat -f -c %T "$mnt") == fuseblk || $(stat -f -c %T "$mnt") == fuse ]] ||
   fail "unexpected fs type $(stat -f -c %T "$mnt")"
+bdi=$(awk -v m="$mnt" '$5 == m {print $3}' /proc/self/mountinfo | tail -1)
+[[ $(cat "/sys/class/bdi/$bdi/read_ahead_kb") == 1024 ]] || fail "readahead of the mount ($bdi)"
 
 step "a tree of thousands of files: cp -a, diff -r, find, du, tar, rsync"
 source_tree=/usr/include
