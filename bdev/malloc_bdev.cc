@@ -41,8 +41,11 @@ class MallocChannel final : public DriverChannel {
     std::byte* base = driver_.at(request.offset_blocks);
     switch (request.type) {
       case IoType::kRead:
+        // A read's bytes land in its buffers while it is in flight, as a device's DMA would: a
+        // caller that touches them before the completion sees them overwritten.
+        co_await reactor_.Yield();
         IovCopyFromBuffer(request.iov, base, length);
-        break;
+        co_return OkStatus();
       case IoType::kWrite:
         IovCopyToBuffer(request.iov, base, length);
         break;
