@@ -146,8 +146,10 @@ class BlobFileSystem final : public FileSystem {
   Task<Status> CommitAll();
   Task<Status> CommitOnce();
   Task<Status> CommitGroup();
-  // Returns once no commit loop or commit runs (closing_ set: none starts).
-  Task<void> WaitForCommits();
+  // Returns once no commit loop, commit or readahead runs (closing_ set: no commit starts).
+  Task<void> WaitForBackgroundWork();
+  // Runs a readahead of `inode`'s data (FileData::TakeReadahead) and counts it out.
+  Task<void> ReadAhead(InodeRef inode, Task<void> load);
   Task<void> CommitLoop();
   // Returns when the oldest uncommitted change is commit_interval old, when kMaxQueuedInodes wait,
   // or when closing.
@@ -208,6 +210,7 @@ class BlobFileSystem final : public FileSystem {
   uint64_t committed_seq_ = 0;          // Changes up to here are durable.
   bool commit_loop_running_ = false;
   int commits_in_flight_ = 0;
+  int readaheads_in_flight_ = 0;  // Background loads started by Read (FileData::TakeReadahead).
   // Unmount or Abandon began: no commit loop starts any more.
   bool closing_ = false;
   Status commit_error_;                 // The last background commit's failure.

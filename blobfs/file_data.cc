@@ -109,6 +109,7 @@ FileData::FileData(BufferCache& cache, BlobChannel& channel, Blob& blob, uint64_
 FileData::~FileData() { Discard(); }
 
 void FileData::Discard() {
+  CHECK(readaheads_.empty()) << "buffers discarded under a readahead";
   for (auto& [index, buffer] : buffers_) cache_.Free(buffer);
   buffers_.clear();
   dirty_buffers_ = 0;
@@ -120,16 +121,6 @@ void FileData::Discard() {
 uint64_t FileData::allocated_bytes() const {
   return (blob_.extents()->allocated_clusters() + reserved_clusters_.size()) *
          cache_.cluster_size();
-}
-
-bool FileData::RangeCached(uint64_t offset, uint64_t length) const {
-  const uint64_t end_block = (offset + length + block_size() - 1) / block_size();
-  for (uint64_t block = offset / block_size(); block < end_block; ++block) {
-    auto it = buffers_.find(block * block_size() / buffer_size());
-    if (it == buffers_.end()) return false;
-    if ((it->second->valid >> (block % cache_.blocks_per_buffer()) & 1) == 0) return false;
-  }
-  return true;
 }
 
 BufferCache::Handle FileData::GetBuffer(uint64_t index) {
@@ -186,40 +177,22 @@ void FileData::ClearDirty(BufferCache::Handle buffer) {
   buffer->dirty = 0;
 }
 
-Task<Result<size_t>> FileData::Read(uint64_t offset, std::span<const iovec> out) {
-  uint64_t wanted = IovTotal(out);
-  if (offset >= size_ || wanted == 0) co_return size_t{0};
-  uint64_t length = std::min(wanted, size_ - offset);
-  if (inline_.has_value()) {
-    CopyToIov(out, 0, reinterpret_cast<const std::byte*>(inline_->data()) + offset, length);
-    co_return static_cast<size_t>(length);
-  }
-  // Readahead: sequential reads load more than asked, doubling up to the cap.
-  if (offset == next_sequential_) {
-    sequential_bytes_ += length;
-  } else {
-    sequential_bytes_ = length;
-    readahead_ = 0;
-  }
-  next_sequential_ = offset + length;
-  if (sequential_bytes_ >= kReadaheadStart) {
-    readahead_ = std::min<uint64_t>(std::max(readahead_ * 2, kReadaheadStart),
-                                    cache_.options().readahead_max);
-  }
-  // Read ahead only when the request misses: one large read then serves the requests after it,
-  // instead of every request reading the next sliver of a sliding window.
-  const uint64_t load_end =
-      RangeCached(offset, length) ? offset + length : std::min(size_, offset + length + readahead_);
-
-  // Pin every buffer of the range, then read each run of missing blocks with one request.
-  const uint64_t first_index = offset / buffer_size();
-  const uint64_t last_index = (load_end - 1) / buffer_size();
+std::vector<BufferCache::Handle> FileData::PinRange(uint64_t begin, uint64_t end) {
   std::vector<BufferCache::Handle> range;
-  for (uint64_t index = first_index; index <= last_index; ++index) {
+  for (uint64_t index = begin / buffer_size(); index <= (end - 1) / buffer_size(); ++index) {
     range.push_back(GetBuffer(index));
     ++range.back()->pins;
   }
-  Status loaded;
+  return range;
+}
+
+void FileData::Unpin(std::span<const BufferCache::Handle> range) {
+  for (BufferCache::Handle buffer : range) --buffer->pins;
+}
+
+Task<Status> FileData::LoadRange(std::span<const BufferCache::Handle> range, uint64_t begin,
+                                 uint64_t end) {
+  const uint64_t first_index = begin / buffer_size();
   std::vector<iovec> run;
   uint64_t run_offset = 0;
   std::vector<std::pair<BufferCache::Handle, uint32_t>> run_blocks;
@@ -241,22 +214,39 @@ Task<Result<size_t>> FileData::Read(uint64_t offset, std::span<const iovec> out)
     run_blocks.clear();
     co_return Status();
   };
-  const uint64_t first_block = offset / block_size();
-  const uint64_t end_block = (load_end + block_size() - 1) / block_size();
-  for (uint64_t file_block = first_block; loaded.ok() && file_block < end_block; ++file_block) {
+  const uint64_t end_block = (end + block_size() - 1) / block_size();
+  for (uint64_t file_block = begin / block_size(); file_block < end_block; ++file_block) {
     BufferCache::Handle buffer = range[file_block * block_size() / buffer_size() - first_index];
     uint32_t block = static_cast<uint32_t>(file_block % cache_.blocks_per_buffer());
     bool missing = (buffer->valid >> block & 1) == 0;
     if (!missing || (!run.empty() && uint64_t{run.size()} * block_size() >= kMaxWriteRun)) {
-      loaded = co_await flush_run();
+      CO_RETURN_IF_ERROR(co_await flush_run());
     }
     if (!missing) continue;
     if (run.empty()) run_offset = file_block * block_size();
     run.push_back({buffer->data.data() + uint64_t{block} * block_size(), block_size()});
     run_blocks.emplace_back(buffer, block);
   }
-  if (loaded.ok()) loaded = co_await flush_run();
+  co_return co_await flush_run();
+}
+
+Task<Result<size_t>> FileData::Read(uint64_t offset, std::span<const iovec> out) {
+  uint64_t wanted = IovTotal(out);
+  if (offset >= size_ || wanted == 0) co_return size_t{0};
+  uint64_t length = std::min(wanted, size_ - offset);
+  if (inline_.has_value()) {
+    CopyToIov(out, 0, reinterpret_cast<const std::byte*>(inline_->data()) + offset, length);
+    co_return static_cast<size_t>(length);
+  }
+  // Blocks a readahead is loading arrive with it.
+  while (ReadaheadOverlaps(offset, offset + length)) {
+    readahead_done_.Reset();
+    co_await readahead_done_.Wait();
+  }
+  std::vector<BufferCache::Handle> range = PinRange(offset, offset + length);
+  Status loaded = co_await LoadRange(range, offset, offset + length);
   if (loaded.ok()) {
+    const uint64_t first_index = offset / buffer_size();
     uint64_t copied = 0;
     while (copied < length) {
       uint64_t at = offset + copied;
@@ -267,9 +257,73 @@ Task<Result<size_t>> FileData::Read(uint64_t offset, std::span<const iovec> out)
       copied += take;
     }
   }
-  for (BufferCache::Handle buffer : range) --buffer->pins;
+  Unpin(range);
   if (!loaded.ok()) co_return loaded.error();
+  PlanReadahead(offset, length);
   co_return static_cast<size_t>(length);
+}
+
+void FileData::PlanReadahead(uint64_t offset, uint64_t length) {
+  const uint64_t end = offset + length;
+  const uint64_t window_max = cache_.options().readahead_max;
+  // A stream's reads land near the furthest point it reached (the kernel sends several of them
+  // at once, so they may arrive out of order); any other read starts a new stream.
+  if (offset + window_max >= stream_end_ && offset <= stream_end_ + window_max) {
+    stream_bytes_ += length;
+    stream_end_ = std::max(stream_end_, end);
+  } else {
+    stream_bytes_ = length;
+    stream_end_ = end;
+    readahead_ = 0;
+    ahead_end_ = 0;
+  }
+  if (stream_bytes_ < kReadaheadStart) return;
+  readahead_ = std::min<uint64_t>(std::max(readahead_ * 2, kReadaheadStart), window_max);
+  // The window past the stream's end is topped up once half of it was consumed, so that each
+  // load is large and the device never idles while the caller consumes.
+  const uint64_t want_end = std::min(size_, stream_end_ + readahead_);
+  const uint64_t from = std::max(ahead_end_, stream_end_);
+  if (want_end > from && (want_end - from >= readahead_ / 2 || want_end == size_)) {
+    planned_readahead_ = Range{.begin = from, .end = want_end};
+    ahead_end_ = want_end;
+  }
+}
+
+bool FileData::ReadaheadOverlaps(uint64_t begin, uint64_t end) const {
+  for (const Range& load : readaheads_) {
+    if (load.begin < end && begin < load.end) return true;
+  }
+  return false;
+}
+
+std::optional<Task<void>> FileData::TakeReadahead() {
+  if (!planned_readahead_.has_value()) return std::nullopt;
+  const Range range = *planned_readahead_;
+  planned_readahead_.reset();
+  readaheads_.push_back(range);
+  return RunReadahead(range);
+}
+
+Task<void> FileData::RunReadahead(Range range) {
+  std::vector<BufferCache::Handle> pinned = PinRange(range.begin, range.end);
+  // A failed load leaves its blocks invalid: the Read that needs them loads them again and
+  // reports the error.
+  (void)co_await LoadRange(pinned, range.begin, range.end);
+  Unpin(pinned);
+  auto it = std::find_if(readaheads_.begin(), readaheads_.end(), [&](const Range& load) {
+    return load.begin == range.begin && load.end == range.end;
+  });
+  readaheads_.erase(it);
+  readahead_done_.Set();
+}
+
+Task<void> FileData::WaitForReadahead() {
+  planned_readahead_.reset();
+  ahead_end_ = 0;
+  while (!readaheads_.empty()) {
+    readahead_done_.Reset();
+    co_await readahead_done_.Wait();
+  }
 }
 
 Task<Result<size_t>> FileData::WriteThroughCache(uint64_t offset, uint64_t length,
@@ -330,6 +384,7 @@ Task<Status> FileData::LeaveInline() {
 }
 
 Task<Result<size_t>> FileData::Write(uint64_t offset, std::span<const iovec> in) {
+  co_await WaitForReadahead();
   uint64_t length = IovTotal(in);
   if (length == 0) co_return size_t{0};
   if (offset >= kMaxFileSize) {
@@ -360,6 +415,7 @@ Task<Status> FileData::WriteRun(uint64_t offset, std::span<const iovec> iov) {
 }
 
 Task<Status> FileData::WriteBack() {
+  co_await WaitForReadahead();
   if (inline_dirty_) {
     if (inline_.has_value()) {
       CO_RETURN_IF_ERROR(co_await blob_.SetXattr(std::string(kInlineXattr), *inline_,
@@ -449,6 +505,7 @@ Task<Status> FileData::FlushAndDropRange(uint64_t offset, uint64_t length) {
 }
 
 Task<Status> FileData::Truncate(uint64_t new_size) {
+  co_await WaitForReadahead();
   if (new_size > kMaxFileSize) {
     co_return MakeError(EFBIG, "size %d is past the largest file (%d bytes)", new_size,
                         kMaxFileSize);
@@ -560,6 +617,7 @@ Task<Status> FileData::AllocateRange(uint64_t offset, uint64_t length) {
 }
 
 Task<Status> FileData::Fallocate(int mode, uint64_t offset, uint64_t length) {
+  co_await WaitForReadahead();
   constexpr int kKnown = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
   if ((mode & ~kKnown) != 0) co_return MakeError(EOPNOTSUPP, "fallocate mode 0x%x", mode);
   const bool punch = (mode & FALLOC_FL_PUNCH_HOLE) != 0;

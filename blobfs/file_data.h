@@ -12,13 +12,18 @@
 //    WriteBack also writes or removes the inline xattr and grows the blob. None of it is durable
 //    until blobfs commits the blob and flushes. A write that needs clusters the store cannot
 //    give (counting other files' reservations) is cut short; with nothing written it is ENOSPC.
-//  - Sequential reads read ahead, doubling from 128 KiB up to readahead_max per read; a read the
-//    cache already holds reads nothing, so a window is read in one request and then consumed.
+//  - Sequential reads read ahead in the background: after a read, TakeReadahead hands out the
+//    load of the window past it (growing from 128 KiB to readahead_max; topped up once half of it
+//    was consumed), which the caller runs as a task of its own, without the inode's data lock.
+//    A Read of blocks being loaded waits for that load; every call that changes the file's bytes
+//    or buffers (Write, Truncate, Fallocate, WriteBack) first waits for all loads to finish, and
+//    Discard must not run during one.
 //  - Fallocate modes: 0 and FALLOC_FL_KEEP_SIZE allocate; PUNCH_HOLE (with KEEP_SIZE) deallocates
 //    whole clusters and zeroes the rest; ZERO_RANGE (optionally KEEP_SIZE) zeroes and allocates;
 //    others are EOPNOTSUPP. Seek does SEEK_DATA / SEEK_HOLE (ENXIO at or past the size).
 //  - I/O errors are EIO and leave the cache consistent: a failed write-back keeps its data dirty.
-//  - One caller at a time, on the filesystem's reactor (blobfs holds the inode's data lock).
+//  - One caller at a time, on the filesystem's reactor (blobfs holds the inode's data lock);
+//    readahead tasks run beside that caller.
 #ifndef BLOBFS_BLOBFS_FILE_DATA_H_
 #define BLOBFS_BLOBFS_FILE_DATA_H_
 
@@ -31,10 +36,12 @@
 #include <set>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "blob/blob.h"
 #include "blob/blob_store.h"
 #include "blobfs/buffer_cache.h"
+#include "common/async_event.h"
 #include "common/error.h"
 #include "common/task.h"
 
@@ -55,6 +62,9 @@ class FileData {
   uint64_t size() const { return size_; }
   bool is_inline() const { return inline_.has_value(); }
   Task<Result<size_t>> Read(uint64_t offset, std::span<const iovec> out);
+  // The readahead the last Read planned, registered as in flight; the caller runs the task (on
+  // this reactor, keeping the file alive until it ends). nullopt: none planned.
+  std::optional<Task<void>> TakeReadahead();
   Task<Result<size_t>> Write(uint64_t offset, std::span<const iovec> in);
   Task<Status> Truncate(uint64_t new_size);
   Task<Status> Fallocate(int mode, uint64_t offset, uint64_t length);
@@ -73,8 +83,22 @@ class FileData {
 
   uint32_t block_size() const { return cache_.block_size(); }
   uint64_t buffer_size() const { return cache_.options().buffer_size; }
-  // True when every block of [offset, offset + length) is valid in the cache.
-  bool RangeCached(uint64_t offset, uint64_t length) const;
+  // Pins the buffers that cover [begin, end), creating missing ones (empty).
+  std::vector<BufferCache::Handle> PinRange(uint64_t begin, uint64_t end);
+  static void Unpin(std::span<const BufferCache::Handle> range);
+  // Reads the blocks of [begin, end) not yet valid, each contiguous run with one request;
+  // `range` is PinRange(begin, end).
+  Task<Status> LoadRange(std::span<const BufferCache::Handle> range, uint64_t begin, uint64_t end);
+  struct Range {
+    uint64_t begin = 0;
+    uint64_t end = 0;
+  };
+  // Sequential-read detection after a read of [offset, offset + length); may plan a readahead.
+  void PlanReadahead(uint64_t offset, uint64_t length);
+  bool ReadaheadOverlaps(uint64_t begin, uint64_t end) const;
+  Task<void> RunReadahead(Range range);
+  // Waits until no readahead is in flight and forgets the window (the file is about to change).
+  Task<void> WaitForReadahead();
   // The cached buffer `index`, created (empty) if absent.
   BufferCache::Handle GetBuffer(uint64_t index);
   // Makes blocks [first, first + count) of `buffer` valid, reading what the blob holds.
@@ -105,10 +129,14 @@ class FileData {
   Buffers buffers_;
   uint64_t dirty_buffers_ = 0;
   std::set<uint64_t> reserved_clusters_;
-  // Sequential-read detection.
-  uint64_t next_sequential_ = 0;
-  uint64_t sequential_bytes_ = 0;
-  uint64_t readahead_ = 0;
+  // Readahead: the current stream of reads, its window, and loads.
+  uint64_t stream_end_ = 0;    // The furthest byte the stream read.
+  uint64_t stream_bytes_ = 0;  // Bytes it read.
+  uint64_t readahead_ = 0;     // Window size.
+  uint64_t ahead_end_ = 0;  // End of the window loaded or being loaded ahead.
+  std::optional<Range> planned_readahead_;
+  std::vector<Range> readaheads_;  // In flight.
+  AsyncEvent readahead_done_;
 };
 
 }  // namespace blobfs

@@ -101,9 +101,15 @@ Task<Result<size_t>> BlobFileSystem::Read(uint64_t handle, uint64_t offset,
   InodeRef inode(open->inode);
   CO_ASSIGN_OR_RETURN(FileData * data, co_await DataOf(*inode));
   size_t done = 0;
+  std::optional<Task<void>> readahead;
   {
     auto hold = co_await inode->data_lock.Lock();
     CO_ASSIGN_OR_RETURN(done, co_await data->Read(offset, buffers));
+    readahead = data->TakeReadahead();
+  }
+  if (readahead.has_value()) {
+    ++readaheads_in_flight_;
+    reactor_.Spawn(ReadAhead(InodeRef(inode.get()), std::move(*readahead)));
   }
   // relatime: atime moves when it is older than mtime or ctime, or a day old.
   InodeRecord& record = inode->record;
@@ -113,6 +119,12 @@ Task<Result<size_t>> BlobFileSystem::Read(uint64_t handle, uint64_t offset,
     MarkDirty(*inode);
   }
   co_return done;
+}
+
+Task<void> BlobFileSystem::ReadAhead(InodeRef inode, Task<void> load) {
+  co_await std::move(load);
+  inode = InodeRef();  // Held until here: the load uses the inode's FileData.
+  --readaheads_in_flight_;
 }
 
 Task<Result<size_t>> BlobFileSystem::Write(const Credentials& caller, uint64_t handle,

@@ -174,7 +174,7 @@ Task<Status> BlobFileSystem::Unmount() {
   Status status;
   if (channel_ != nullptr && !options_.read_only) status = co_await CommitAll();
   closing_ = true;
-  co_await WaitForCommits();
+  co_await WaitForBackgroundWork();
   unmounted_ = true;
   handles_.clear();
   root_ = InodeRef();
@@ -198,9 +198,10 @@ Task<Status> BlobFileSystem::Unmount() {
   co_return status;
 }
 
-Task<void> BlobFileSystem::WaitForCommits() {
-  // Commits started by calls or the loop finish first: they hold pointers into this object.
-  while (commit_loop_running_ || commits_in_flight_ > 0) {
+Task<void> BlobFileSystem::WaitForBackgroundWork() {
+  // Commits started by calls or the loop, and readaheads, finish first: they hold pointers into
+  // this object.
+  while (commit_loop_running_ || commits_in_flight_ > 0 || readaheads_in_flight_ > 0) {
     co_await reactor_.Sleep(std::chrono::milliseconds(1));
   }
 }
@@ -208,7 +209,7 @@ Task<void> BlobFileSystem::WaitForCommits() {
 Task<void> BlobFileSystem::Abandon() {
   CHECK(!unmounted_) << "unmounted twice";
   closing_ = true;
-  co_await WaitForCommits();
+  co_await WaitForBackgroundWork();
   unmounted_ = true;
   handles_.clear();
   root_ = InodeRef();

@@ -45,9 +45,26 @@ class BufferCacheTest : public ::testing::Test {
     iovec iov{bytes.data(), bytes.size()};
     return h_.Run(data_->Write(offset, std::span<const iovec>(&iov, 1))).status();
   }
+  // Reads as blobfs does, then runs the readahead the read planned (to its end, here).
   Status ReadAt(uint64_t offset, std::vector<std::byte>& bytes) {
     iovec iov{bytes.data(), bytes.size()};
-    return h_.Run(data_->Read(offset, std::span<const iovec>(&iov, 1))).status();
+    Status read = h_.Run(data_->Read(offset, std::span<const iovec>(&iov, 1))).status();
+    if (std::optional<Task<void>> ahead = data_->TakeReadahead(); ahead.has_value()) {
+      h_.Run(std::move(*ahead));
+    }
+    return read;
+  }
+  // Writes `data` to the blob and reopens the file over a new, empty cache.
+  void WriteAndReopenCold(std::vector<std::byte>& data) {
+    ASSERT_OK(WriteAt(0, data));
+    ASSERT_OK(h_.Run(data_->WriteBack()));
+    data_->Discard();
+    data_.reset();
+    cache_ = std::make_unique<BufferCache>(
+        h_.store(), BufferCacheOptions{.capacity_bytes = 8 * kMiB, .buffer_size = kBuffer});
+    auto reopened = h_.Run(FileData::Open(*cache_, h_.channel(), *blob_, data.size(), 0));
+    ASSERT_OK(reopened.status());
+    data_ = std::move(*reopened);
   }
 
   StoreHarness h_{128 * kMiB, 4096};
@@ -100,17 +117,7 @@ TEST_F(BufferCacheTest, EvictionPassesOverABoundedNumberOfDirtyBuffers) {
 
 TEST_F(BufferCacheTest, SequentialReadsReadAheadAndRandomReadsDoNot) {
   std::vector<std::byte> data = bdev_test::Pattern(16 * kMiB, 8);
-  ASSERT_OK(WriteAt(0, data));
-  ASSERT_OK(h_.Run(data_->WriteBack()));
-  // Start cold: a new cache and file object over the same blob.
-  data_->Discard();
-  data_.reset();
-  cache_ = std::make_unique<BufferCache>(
-      h_.store(), BufferCacheOptions{.capacity_bytes = 8 * kMiB, .buffer_size = kBuffer});
-  auto reopened =
-      h_.Run(FileData::Open(*cache_, h_.channel(), *blob_, data.size(), 0));
-  ASSERT_OK(reopened.status());
-  data_ = std::move(*reopened);
+  WriteAndReopenCold(data);
 
   // Sequential 64 KiB reads: after the first few, the device is read far less often than once
   // per request, and more bytes are read than asked for at the moment of reading.
@@ -130,6 +137,39 @@ TEST_F(BufferCacheTest, SequentialReadsReadAheadAndRandomReadsDoNot) {
     EXPECT_LE(h_.injector().bytes_read() - before, kBuffer);
     EXPECT_TRUE(bdev_test::SameBytes(small, std::span(data).subspan(offset, 4096)));
   }
+}
+
+TEST_F(BufferCacheTest, ReadaheadRunsBesideCallsAndNeverOverwritesAWrite) {
+  std::vector<std::byte> data = bdev_test::Pattern(4 * kMiB, 9);
+  WriteAndReopenCold(data);
+  std::vector<std::byte> written = bdev_test::Pattern(8192, 10);
+  std::vector<std::byte> piece(kBuffer);
+  std::vector<std::byte> back(written.size());
+  // Two sequential reads start a stream; the second plans a load of the window after it. The
+  // load runs as a task of its own while a write lands in that window and a read follows it.
+  Status status = h_.Run([&]() -> Task<Status> {
+    for (uint64_t offset : {uint64_t{0}, uint64_t{kBuffer}}) {
+      iovec iov{piece.data(), piece.size()};
+      CO_RETURN_IF_ERROR(co_await data_->Read(offset, std::span<const iovec>(&iov, 1)));
+    }
+    std::optional<Task<void>> ahead = data_->TakeReadahead();
+    if (!ahead.has_value()) co_return MakeError(EINVAL, "no readahead after a sequential read");
+    Reactor::Current()->Spawn(std::move(*ahead));
+    co_await Reactor::Current()->Yield();  // The load starts: it waits for the device now.
+    iovec in{written.data(), written.size()};
+    CO_RETURN_IF_ERROR(co_await data_->Write(2 * kBuffer + 4096, std::span<const iovec>(&in, 1)));
+    iovec out{back.data(), back.size()};
+    CO_RETURN_IF_ERROR(co_await data_->Read(2 * kBuffer + 4096, std::span<const iovec>(&out, 1)));
+    co_return Status();
+  }());
+  ASSERT_OK(status);
+  EXPECT_TRUE(bdev_test::SameBytes(back, written));
+  // Once everything settled: the written bytes, and the blob's bytes around them.
+  std::vector<std::byte> window(4 * kBuffer);
+  ASSERT_OK(ReadAt(0, window));
+  std::vector<std::byte> expected(data.begin(), data.begin() + window.size());
+  std::copy(written.begin(), written.end(), expected.begin() + 2 * kBuffer + 4096);
+  EXPECT_TRUE(bdev_test::SameBytes(window, expected));
 }
 
 }  // namespace
