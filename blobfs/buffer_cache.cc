@@ -9,6 +9,8 @@ namespace {
 // Dirty or pinned buffers one eviction passes over before it gives up (the cache then stays over
 // its capacity until write-back cleans buffers).
 constexpr size_t kEvictScanLimit = 64;
+// Memory of evicted or freed buffers kept for the next allocations (4 MiB of 64 KiB buffers).
+constexpr size_t kSpareBuffers = 64;
 
 }  // namespace
 
@@ -23,9 +25,16 @@ BufferCache::BufferCache(BlobStore& store, BufferCacheOptions options)
 BufferCache::Handle BufferCache::Allocate(void* owner, uint64_t index,
                                           std::function<void()> on_evict) {
   if (bytes_ + options_.buffer_size > options_.capacity_bytes) EvictClean();
+  AlignedBuffer memory;
+  if (spare_.empty()) {
+    memory = AlignedBuffer(options_.buffer_size, 4096);
+  } else {
+    memory = std::move(spare_.back());
+    spare_.pop_back();
+  }
   buffers_.push_front(Buffer{.owner = owner,
                              .index = index,
-                             .data = AlignedBuffer(options_.buffer_size, 4096),
+                             .data = std::move(memory),
                              .valid = 0,
                              .dirty = 0,
                              .pins = 0,
@@ -36,7 +45,12 @@ BufferCache::Handle BufferCache::Allocate(void* owner, uint64_t index,
 
 void BufferCache::Free(Handle buffer) {
   bytes_ -= options_.buffer_size;
+  KeepSpare(std::move(buffer->data));
   buffers_.erase(buffer);
+}
+
+void BufferCache::KeepSpare(AlignedBuffer memory) {
+  if (spare_.size() < kSpareBuffers) spare_.push_back(std::move(memory));
 }
 
 void BufferCache::EvictClean() {
@@ -54,6 +68,7 @@ void BufferCache::EvictClean() {
     }
     std::function<void()> forget = std::move(it->on_evict);
     bytes_ -= options_.buffer_size;
+    KeepSpare(std::move(it->data));
     buffers_.erase(it);
     if (forget) forget();
   }

@@ -9,6 +9,8 @@
 //    dirty buffers are never evicted — over_capacity() tells writers (and the filesystem's
 //    commit) to write back. An allocation passes over at most a bounded number of dirty or pinned
 //    buffers (moving them to the recently used end), so its cost does not grow with the cache.
+//  - A new buffer's bytes are undefined (the memory of evicted and freed buffers is reused, to
+//    spare page faults and zeroing on streaming I/O): only blocks marked valid may be read.
 //  - Reservation: a file reserves each cluster it will have to allocate at write-back when it
 //    first dirties a block in it, and releases it once written (or discarded). Reserve refuses
 //    (false) what the store's free clusters, less what is reserved, cannot hold, so ENOSPC is
@@ -20,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <vector>
 
 #include "blob/blob_store.h"
 #include "common/aligned_buffer.h"
@@ -31,7 +34,7 @@ struct BufferCacheOptions {
   uint64_t capacity_bytes = uint64_t{256} << 20;
   uint32_t buffer_size = 64 << 10;
   // Reads ahead grow to this many bytes on sequential reads.
-  uint32_t readahead_max = 1 << 20;
+  uint32_t readahead_max = 2 << 20;
 };
 
 class BufferCache {
@@ -70,11 +73,14 @@ class BufferCache {
 
  private:
   void EvictClean();
+  // Keeps the memory of a buffer that left the cache for a later Allocate (a bounded number).
+  void KeepSpare(AlignedBuffer memory);
 
   BlobStore& store_;
   const BufferCacheOptions options_;
   const uint32_t block_size_;
   std::list<Buffer> buffers_;  // Most recently used first.
+  std::vector<AlignedBuffer> spare_;
   uint64_t bytes_ = 0;
   uint64_t free_bytes_ = 0;
   uint64_t reserved_ = 0;

@@ -54,17 +54,32 @@ Task<void> DispatcherChannel::DoRead(Request& request) {
     ReplyBytes(request, {});
     co_return;
   }
-  std::unique_ptr<char[]> buffer(new char[in->size]);
+  std::unique_ptr<char[]> buffer = TakeReadBuffer();
   const iovec target{buffer.get(), in->size};
   const std::span<const iovec> targets(&target, 1);
   Result<size_t> done =
       co_await fsdev_->Read(request.ctx, request.node_id, in->fh, in->offset, targets);
-  if (!done.ok()) {
+  if (done.ok()) {
+    const iovec payload{buffer.get(), std::min<size_t>(*done, in->size)};
+    ReplyBytes(request, std::span<const iovec>(&payload, 1));
+  } else {
     ReplyError(request, done.error().code());
-    co_return;
   }
-  const iovec payload{buffer.get(), std::min<size_t>(*done, in->size)};
-  ReplyBytes(request, std::span<const iovec>(&payload, 1));
+  GiveBackReadBuffer(std::move(buffer));
+}
+
+std::unique_ptr<char[]> DispatcherChannel::TakeReadBuffer() {
+  if (read_buffers_.empty()) {
+    return std::unique_ptr<char[]>(new char[dispatcher_.session().max_read]);
+  }
+  std::unique_ptr<char[]> buffer = std::move(read_buffers_.back());
+  read_buffers_.pop_back();
+  return buffer;
+}
+
+void DispatcherChannel::GiveBackReadBuffer(std::unique_ptr<char[]> buffer) {
+  constexpr size_t kKeptReadBuffers = 4;
+  if (read_buffers_.size() < kKeptReadBuffers) read_buffers_.push_back(std::move(buffer));
 }
 
 Task<void> DispatcherChannel::DoWrite(Request& request) {
