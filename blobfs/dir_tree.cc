@@ -111,7 +111,7 @@ class DirTree::Changes {
  public:
   void WriteNode(uint64_t block, DirNode node) {
     Forget(block);
-    nodes_[block] = std::make_shared<const DirNode>(std::move(node));
+    nodes_[block] = std::make_shared<DirNode>(std::move(node));  // Non-const: see TakeLeaf.
   }
   void WriteFreeList(uint64_t block, DirFreeList list) {
     Forget(block);
@@ -239,6 +239,17 @@ void DirTree::ForgetNode(uint64_t block) {
   }
 }
 
+DirNode DirTree::TakeLeaf(Path& path) {
+  Step& leaf = path.back();
+  // Out of the cache first: whatever happens next, the cache never holds a node that storage
+  // does not (Apply caches what it writes; after a failure the node is read again).
+  ForgetNode(leaf.block);
+  NodePtr node = std::move(leaf.node);
+  if (node.use_count() > 1) return *node;
+  // Nothing else holds it, and nodes are created non-const (ReadNode, Changes::WriteNode).
+  return std::move(*const_cast<DirNode*>(node.get()));
+}
+
 void DirTree::DropCache() {
   lru_.clear();
   cache_.clear();
@@ -270,7 +281,7 @@ Task<Result<DirTree::NodePtr>> DirTree::ReadNode(uint64_t block, uint32_t level,
     ++blocks_read_;
     CO_ASSIGN_OR_RETURN(DirNode decoded, DecodeDirNode(raw, block, level, header_.next_block));
     if (decoded.is_leaf()) CO_RETURN_IF_ERROR(CheckLeafHashes(decoded, block));
-    node = std::make_shared<const DirNode>(std::move(decoded));
+    node = std::make_shared<DirNode>(std::move(decoded));  // Non-const: see TakeLeaf.
     CacheNode(block, node);
   }
   if (node->level != level) {
@@ -593,7 +604,7 @@ Task<Result<uint64_t>> DirTree::DoInsert(std::string_view name, uint64_t ino, ui
   const uint64_t cookie =
       BaseCookie(name) | static_cast<uint64_t>(unused - search.sequence_used.begin());
   CO_ASSIGN_OR_RETURN(Path path, co_await Descend(cookie));
-  DirNode leaf = *path.back().node;
+  DirNode leaf = TakeLeaf(path);
   auto at = std::lower_bound(leaf.entries.begin(), leaf.entries.end(), cookie, CookieBelow);
   leaf.entries.insert(at, DirEntry{.cookie = cookie, .ino = ino, .type = type,
                                    .name = std::string(name)});
@@ -617,8 +628,8 @@ Task<Result<DirEntry>> DirTree::DoRemove(std::string_view name) {
   if (!search.entry.has_value()) {
     co_return MakeError(ENOENT, "no entry \"%s\"", std::string(name));
   }
-  const Path& path = search.path;
-  DirNode leaf = *path.back().node;
+  Path& path = search.path;
+  DirNode leaf = TakeLeaf(path);
   auto at = std::lower_bound(leaf.entries.begin(), leaf.entries.end(), search.entry->cookie,
                              CookieBelow);
   CHECK(at != leaf.entries.end() && at->cookie == search.entry->cookie);
@@ -656,7 +667,7 @@ Task<Status> DirTree::DoReplace(std::string_view name, uint64_t ino, uint8_t typ
   if (!search.entry.has_value()) {
     co_return MakeError(ENOENT, "no entry \"%s\"", std::string(name));
   }
-  DirNode leaf = *search.path.back().node;
+  DirNode leaf = TakeLeaf(search.path);
   auto at = std::lower_bound(leaf.entries.begin(), leaf.entries.end(), search.entry->cookie,
                              CookieBelow);
   CHECK(at != leaf.entries.end() && at->cookie == search.entry->cookie);

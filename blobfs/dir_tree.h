@@ -139,6 +139,9 @@ class DirTree {
   Status CheckLeafHashes(const DirNode& leaf, uint64_t block) const;
   void CacheNode(uint64_t block, NodePtr node);
   void ForgetNode(uint64_t block);
+  // The leaf at the end of `path`, for an operation to change: moved out of the cache (and out
+  // of `path`, whose last node is then null) when nothing else holds it, else copied.
+  DirNode TakeLeaf(Path& path);
   void DropCache();
 
   DirStorage& storage_;
