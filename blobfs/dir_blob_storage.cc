@@ -35,9 +35,13 @@ Task<Status> DirBlobStorage::ReadBlock(uint64_t index, std::span<std::byte> out)
 
 Task<Status> DirBlobStorage::WriteBlock(uint64_t index, std::span<const std::byte> data) {
   CHECK_EQ(data.size(), block_size_);
-  auto block = std::make_shared<AlignedBuffer>(block_size_, 4096);
+  Block& block = dirty_[index];
+  // A block written again before its write-back is overwritten in place, unless a reader or
+  // a write-back still holds the old bytes.
+  if (block == nullptr || block.use_count() > 1) {
+    block = std::make_shared<AlignedBuffer>(block_size_, 4096);
+  }
   std::memcpy(block->data(), data.data(), block_size_);
-  dirty_[index] = std::move(block);
   released_.erase(index);
   co_return Status();
 }
