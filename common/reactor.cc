@@ -1,10 +1,13 @@
 #include "common/reactor.h"
 
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "common/clock.h"
 
 namespace blobfs {
 namespace {
@@ -41,10 +44,15 @@ Result<std::unique_ptr<Reactor>> Reactor::Create(Options options) {
 Status Reactor::Init() {
   io_uring_params params{};
   // One thread submits and reaps; completions need not interrupt it.
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+  const unsigned big_sqes = options_.big_sqes ? IORING_SETUP_SQE128 : 0;
+  // TASKRUN_FLAG: a loop that polls without entering the kernel still learns of completions
+  // waiting for task work (liburing's peek enters the kernel for them).
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+                 IORING_SETUP_TASKRUN_FLAG | big_sqes;
   int rc = io_uring_queue_init_params(options_.ring_entries, &ring_, &params);
   if (rc == -EINVAL) {  // an older kernel without these flags
     params = io_uring_params{};
+    params.flags = big_sqes;
     rc = io_uring_queue_init_params(options_.ring_entries, &ring_, &params);
   }
   if (rc < 0) {
@@ -92,10 +100,13 @@ void Reactor::Post(absl::AnyInvocable<void() &&> fn) {
     absl::MutexLock lock(&inbox_mutex_);
     was_empty = inbox_.empty();
     inbox_.push_back(std::move(fn));
-    inbox_nonempty_.store(true, std::memory_order_release);
+    inbox_nonempty_.store(true, std::memory_order_seq_cst);
   }
-  // The loop checks the inbox on every iteration; only a sleeping loop needs the eventfd.
-  if (was_empty && current_reactor != this) {
+  // The loop checks the inbox on every iteration; only a sleeping loop needs the eventfd. The
+  // loop announces that it is going to sleep before its last look at the inbox, and a sender
+  // looks for that announcement after queueing (both sequentially consistent), so either the
+  // loop sees the message or the sender sees the loop asleep.
+  if (was_empty && current_reactor != this && sleeping_.load(std::memory_order_seq_cst)) {
     uint64_t one = 1;
     ssize_t written = write(wakeup_fd_, &one, sizeof(one));
     PCHECK(written == sizeof(one)) << "eventfd write";
@@ -132,38 +143,51 @@ void Reactor::RunOnce(bool may_block) {
   // Block only before doing work, and only when nothing is runnable: a caller that checks a
   // condition between iterations (RunSync, Run) must see the effects of the work just done.
   bool runnable = !ready_.empty() || inbox_nonempty_.load(std::memory_order_acquire);
+  if (may_block && (polling_holds_ > 0 || options_.idle_spin.count() > 0)) {
+    if (polling_holds_ > 0 || MonotonicNanos() - last_work_ns_ < options_.idle_spin.count()) {
+      may_block = false;
+      // Polling must not keep a thread of this CPU from running (a FUSE caller whose requests
+      // this reactor answers may share the CPU): give way to whatever is runnable.
+      if (!runnable) sched_yield();
+    }
+  }
   if (may_block && !runnable && !(stop_requested() && Idle())) {
-    io_uring_submit_and_wait(&ring_, 1);
+    sleeping_.store(true, std::memory_order_seq_cst);
+    if (!inbox_nonempty_.load(std::memory_order_seq_cst)) io_uring_submit_and_wait(&ring_, 1);
+    sleeping_.store(false, std::memory_order_relaxed);
   } else if (io_uring_sq_ready(&ring_) > 0) {
     io_uring_submit(&ring_);
   }
-  ReapCompletions();
-  DrainInbox();
-  RunReadyCoroutines();
+  const size_t handled = ReapCompletions() + DrainInbox() + RunReadyCoroutines();
+  if (handled > 0 && options_.idle_spin.count() > 0) last_work_ns_ = MonotonicNanos();
 }
 
-void Reactor::DrainInbox() {
-  if (!inbox_nonempty_.load(std::memory_order_acquire)) return;
+size_t Reactor::DrainInbox() {
+  if (!inbox_nonempty_.load(std::memory_order_acquire)) return 0;
   {
     absl::MutexLock lock(&inbox_mutex_);
     draining_.swap(inbox_);
     inbox_nonempty_.store(false, std::memory_order_release);
   }
   for (auto& fn : draining_) std::move(fn)();
+  const size_t handled = draining_.size();
   draining_.clear();
+  return handled;
 }
 
-void Reactor::RunReadyCoroutines() {
+size_t Reactor::RunReadyCoroutines() {
   // Only those ready now: a coroutine that yields again waits for the next iteration, so I/O
   // completions and messages are never starved.
-  for (size_t n = ready_.size(); n > 0 && !ready_.empty(); --n) {
+  size_t handled = 0;
+  for (size_t n = ready_.size(); n > 0 && !ready_.empty(); --n, ++handled) {
     std::coroutine_handle<> handle = ready_.front();
     ready_.pop_front();
     handle.resume();
   }
+  return handled;
 }
 
-void Reactor::ReapCompletions() {
+size_t Reactor::ReapCompletions() {
   // One batch per iteration: the submissions below can post completions at once (reads served
   // from the page cache complete inline), and those wait for the next iteration so that posted
   // messages and ready coroutines are not starved.
@@ -188,6 +212,7 @@ void Reactor::ReapCompletions() {
     // at queue depth 32.
     if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
   }
+  return count;
 }
 
 io_uring_sqe* Reactor::GetSqe() {

@@ -5,8 +5,11 @@
 //    coroutines, messages, I/O completions — runs on that thread, so per-reactor state needs no locks.
 //  - Nothing running on a reactor may block. Waiting is done by co_await on io_uring operations
 //    (uring_ops.h), timers (Sleep), other tasks, or the async primitives in this folder.
+//  - Options.idle_spin and PollingHold make the loop poll rather than sleep for a while; a
+//    polling loop still runs everything in order, it only never blocks in io_uring.
 //  - Post() is the only thread-safe entry besides Spawn() and RequestStop(): it queues a function that
-//    the reactor runs in FIFO order (per sender) and wakes the reactor through an eventfd.
+//    the reactor runs in FIFO order (per sender) and, if the reactor sleeps, wakes it through an
+//    eventfd.
 //  - Spawn() starts a Task detached. Run() returns only after RequestStop() has been called AND every
 //    spawned task, posted message and submitted io_uring operation has finished, so shutdown never
 //    abandons work in flight. Long-running tasks watch stop_requested() to wind down.
@@ -40,6 +43,15 @@ class Reactor {
  public:
   struct Options {
     unsigned ring_entries = 1024;
+    // 128-byte SQEs (IORING_SETUP_SQE128), for commands that carry more than 16 bytes (FUSE over
+    // io_uring).
+    bool big_sqes = false;
+    // After doing work, keep polling this long before sleeping in io_uring: a message or
+    // completion that arrives meanwhile then finds the thread awake (waking a sleeping thread on
+    // another CPU costs tens of microseconds on a virtual machine).
+    std::chrono::nanoseconds idle_spin{0};
+    // ReactorThread pins its thread to this CPU (-1: no pinning).
+    int cpu = -1;
   };
 
   // Sets up the ring and the wake-up eventfd. Fails with the kernel's errno (ENOMEM, ENOSYS, ...).
@@ -95,13 +107,31 @@ class Reactor {
 
   uint64_t in_flight_operations() const { return in_flight_; }
 
+  // While a PollingHold lives, the loop polls instead of sleeping: for a thread that waits for
+  // a reply from another reactor and must not need a wake-up to take it.
+  class PollingHold {
+   public:
+    explicit PollingHold(Reactor& reactor) : reactor_(&reactor) { ++reactor_->polling_holds_; }
+    ~PollingHold() {
+      if (reactor_ != nullptr) --reactor_->polling_holds_;
+    }
+    PollingHold(PollingHold&& other) noexcept : reactor_(other.reactor_) { other.reactor_ = nullptr; }
+    PollingHold(const PollingHold&) = delete;
+    PollingHold& operator=(const PollingHold&) = delete;
+    PollingHold& operator=(PollingHold&&) = delete;
+
+   private:
+    Reactor* reactor_;
+  };
+
  private:
   explicit Reactor(Options options);
   Status Init();
   void ArmWakeupRead();
-  void DrainInbox();
-  void RunReadyCoroutines();
-  void ReapCompletions();
+  // Each returns how many messages, coroutines or completions it handled.
+  size_t DrainInbox();
+  size_t RunReadyCoroutines();
+  size_t ReapCompletions();
   void TaskFinished() { live_tasks_.fetch_sub(1, std::memory_order_acq_rel); }
   static internal::DetachedCoroutine RunDetached(Reactor* reactor, Task<void> task);
   static void OnWakeup(UringCompletion* self, int result, uint32_t flags);
@@ -115,9 +145,12 @@ class Reactor {
     Reactor* reactor = nullptr;
   } wakeup_completion_;
   uint64_t in_flight_ = 0;  // SQEs handed out whose completions have not been reaped
+  int polling_holds_ = 0;
+  int64_t last_work_ns_ = 0;  // When an iteration last handled something (for idle_spin).
   std::deque<std::coroutine_handle<>> ready_;
   std::atomic<int64_t> live_tasks_{0};
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> sleeping_{false};  // The loop is (about to be) blocked in io_uring.
 
   mutable absl::Mutex inbox_mutex_;
   std::vector<absl::AnyInvocable<void() &&>> inbox_ ABSL_GUARDED_BY(inbox_mutex_);

@@ -1,5 +1,8 @@
 #include "common/sync_bridge.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 namespace blobfs {
 
 Result<std::unique_ptr<ReactorThread>> ReactorThread::Start(Reactor::Options options) {
@@ -7,6 +10,15 @@ Result<std::unique_ptr<ReactorThread>> ReactorThread::Start(Reactor::Options opt
   std::optional<Error> setup_error;
   absl::Notification created;
   self->thread_ = std::thread([&, raw = self.get()] {
+    if (options.cpu >= 0) {
+      cpu_set_t cpus;
+      CPU_ZERO(&cpus);
+      CPU_SET(options.cpu, &cpus);
+      // Best effort: an offline or forbidden CPU leaves the thread where the scheduler puts it.
+      if (pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus) != 0) {
+        LOG(WARNING) << "reactor thread not pinned to CPU " << options.cpu;
+      }
+    }
     auto reactor = Reactor::Create(options);
     if (!reactor.ok()) {
       setup_error = reactor.error();

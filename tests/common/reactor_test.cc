@@ -3,11 +3,13 @@
 #include "common/reactor.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +59,17 @@ TEST(ReactorTest, PostedMessagesRunInOrderPerSender) {
   for (int s = 0; s < kSenders; ++s) {
     ASSERT_EQ(seen[s].size(), static_cast<size_t>(kMessages));
     for (int i = 0; i < kMessages; ++i) ASSERT_EQ(seen[s][i], i) << "sender " << s;
+  }
+}
+
+// Every message reaches a reactor that keeps falling asleep between messages (a lost wake-up
+// would leave one waiting until the timeout).
+TEST(ReactorTest, MessagesWakeASleepingReactorEveryTime) {
+  auto thread = NewReactorThread();
+  for (int i = 0; i < 20000; ++i) {
+    absl::Notification ran;
+    thread->reactor().Post([&ran] { ran.Notify(); });
+    ASSERT_TRUE(ran.WaitForNotificationWithTimeout(absl::Seconds(10))) << "message " << i;
   }
 }
 
@@ -157,6 +170,69 @@ Task<std::vector<std::thread::id>> HopAround(Reactor* first, Reactor* second) {
   co_await Reactor::SwitchTo(*first);
   threads.push_back(std::this_thread::get_id());
   co_return threads;
+}
+
+Task<void> SleepThenMark(Reactor* reactor, bool* woke) {
+  co_await reactor->Sleep(std::chrono::seconds(1));
+  *woke = true;
+}
+
+// With nothing runnable and a timer pending, a blocking iteration of a polling loop returns at
+// once instead of waiting for the timer.
+void ExpectIterationDoesNotWaitForTheTimer(Reactor& reactor) {
+  bool woke = false;
+  reactor.Spawn(SleepThenMark(&reactor, &woke));
+  reactor.RunOnce(/*may_block=*/true);  // Starts the task: that is work.
+  reactor.RunOnce(/*may_block=*/true);
+  EXPECT_FALSE(woke);
+  while (!woke) reactor.RunOnce(/*may_block=*/true);
+}
+
+TEST(ReactorTest, PollingHoldKeepsTheLoopFromSleeping) {
+  auto reactor = NewReactor();
+  std::optional<Reactor::PollingHold> hold(std::in_place, *reactor);
+  ExpectIterationDoesNotWaitForTheTimer(*reactor);
+  // Without the hold, the same iteration sleeps until the timer fires.
+  hold.reset();
+  bool woke = false;
+  reactor->Spawn(SleepThenMark(reactor.get(), &woke));
+  reactor->RunOnce(/*may_block=*/true);
+  reactor->RunOnce(/*may_block=*/true);
+  EXPECT_TRUE(woke);
+}
+
+TEST(ReactorTest, IdleSpinPollsForAWhileAfterWork) {
+  auto created = Reactor::Create(Reactor::Options{.idle_spin = std::chrono::seconds(30)});
+  ASSERT_TRUE(created.ok());
+  Reactor& reactor = **created;
+  ExpectIterationDoesNotWaitForTheTimer(reactor);
+  // Work that wakes a sleeping loop counts too: idle long enough to sleep, the loop is woken by
+  // a message from another thread, and the iteration after it polls.
+  auto idle = Reactor::Create(Reactor::Options{.idle_spin = std::chrono::milliseconds(20)});
+  ASSERT_TRUE(idle.ok());
+  std::this_thread::sleep_for(milliseconds(50));
+  bool woke = false;
+  std::thread poster([&] {
+    std::this_thread::sleep_for(milliseconds(50));
+    (*idle)->Spawn(SleepThenMark(idle->get(), &woke));
+  });
+  (*idle)->RunOnce(/*may_block=*/true);  // Sleeps until the message arrives, then starts the task.
+  poster.join();
+  (*idle)->RunOnce(/*may_block=*/true);
+  EXPECT_FALSE(woke);
+  while (!woke) (*idle)->RunOnce(/*may_block=*/true);
+}
+
+TEST(ReactorTest, ReactorThreadRunsOnItsCpu) {
+  const int cpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) - 1;
+  auto started = ReactorThread::Start(Reactor::Options{.cpu = cpu});
+  ASSERT_TRUE(started.ok());
+  int ran_on = -1;
+  (*started)->BlockOn([](int* where) -> Task<void> {
+    *where = sched_getcpu();
+    co_return;
+  }(&ran_on));
+  EXPECT_EQ(ran_on, cpu);
 }
 
 TEST(ReactorTest, CoroutinesHopBetweenReactors) {
