@@ -47,6 +47,8 @@ struct DispatcherOptions {
   // The readahead asked for at INIT (the kernel keeps the smaller of it and the mount's setting).
   uint32_t max_readahead = 1 << 20;
   bool writeback_cache = false;
+  // Ask for FUSE over io_uring (the transport then serves per-CPU queues: fuse/fuse_uring.h).
+  bool io_uring = false;
   // Supplementary groups of a caller process, asked only when a permission check needs them
   // (the /dev/fuse transport reads /proc/PID/status). Unset: none are known.
   std::function<std::vector<uint32_t>(uint32_t pid)> groups_of{};
@@ -66,6 +68,9 @@ class ReplySink {
  public:
   virtual ~ReplySink() = default;
   virtual Status Send(std::span<const iovec> reply) = 0;
+  // Memory of the transport's own where a reply's data (after the OutHeader) may be built before
+  // Send, which then need not copy it (READ uses it); empty when the transport has none.
+  virtual std::span<char> DataBuffer() { return {}; }
 };
 
 class DispatcherChannel;

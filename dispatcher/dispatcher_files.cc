@@ -54,18 +54,22 @@ Task<void> DispatcherChannel::DoRead(Request& request) {
     ReplyBytes(request, {});
     co_return;
   }
-  std::unique_ptr<char[]> buffer = TakeReadBuffer();
-  const iovec target{buffer.get(), in->size};
+  // The data goes straight into the transport's reply buffer when it offers one.
+  const std::span<char> direct = request.sink.DataBuffer();
+  std::unique_ptr<char[]> buffer;
+  if (direct.size() < in->size) buffer = TakeReadBuffer();
+  char* data = buffer != nullptr ? buffer.get() : direct.data();
+  const iovec target{data, in->size};
   const std::span<const iovec> targets(&target, 1);
   Result<size_t> done =
       co_await fsdev_->Read(request.ctx, request.node_id, in->fh, in->offset, targets);
   if (done.ok()) {
-    const iovec payload{buffer.get(), std::min<size_t>(*done, in->size)};
+    const iovec payload{data, std::min<size_t>(*done, in->size)};
     ReplyBytes(request, std::span<const iovec>(&payload, 1));
   } else {
     ReplyError(request, done.error().code());
   }
-  GiveBackReadBuffer(std::move(buffer));
+  if (buffer != nullptr) GiveBackReadBuffer(std::move(buffer));
 }
 
 std::unique_ptr<char[]> DispatcherChannel::TakeReadBuffer() {

@@ -17,7 +17,8 @@ void DispatcherChannel::DoInit(Request& request) {
   InitWants wants{.max_write = dispatcher_.options_.max_write,
                   .max_readahead = dispatcher_.options_.max_readahead,
                   .writeback_cache = dispatcher_.options_.writeback_cache,
-                  .locks = dispatcher_.fsdev_.supports_locks()};
+                  .locks = dispatcher_.fsdev_.supports_locks(),
+                  .io_uring = dispatcher_.options_.io_uring};
   Result<InitResult> result = in.ok() ? NegotiateInit(*in, in_size, wants) : in.error();
   if (!result.ok()) {
     LOG(ERROR) << "FUSE INIT refused: " << result.error();

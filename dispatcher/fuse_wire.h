@@ -97,6 +97,8 @@ inline constexpr uint64_t kCacheSymlinks = 1ull << 23;
 inline constexpr uint64_t kHandleKillprivV2 = 1ull << 28;
 inline constexpr uint64_t kSetxattrExt = 1ull << 29;
 inline constexpr uint64_t kInitExt = 1ull << 30;
+// flags2 (shifted into the high half of the 64-bit flags).
+inline constexpr uint64_t kOverIoUring = 1ull << 41;
 }  // namespace init
 
 // fuse_setattr_in.valid
@@ -503,6 +505,43 @@ static_assert(sizeof(InitOut) == 64);
 static_assert(sizeof(CopyFileRangeIn) == 56);
 static_assert(sizeof(Dirent) == 24);
 static_assert(sizeof(DirentPlus) == 152);
+
+// FUSE over io_uring (7.42+). Each ring entry the daemon registers is a header buffer laid out as
+// UringReqHeader and a payload buffer of at least max(max_write, max_pages pages) bytes. A request
+// arrives as its InHeader in in_out, its per-opcode struct (if any) in op_in and the rest of its
+// arguments in the payload (payload_sz bytes); the reply is an OutHeader in in_out and the reply
+// arguments in the payload.
+namespace uring {
+inline constexpr uint32_t kCmdRegister = 1;
+inline constexpr uint32_t kCmdCommitAndFetch = 2;
+inline constexpr size_t kInOutSize = 128;
+inline constexpr size_t kOpInSize = 128;
+
+struct EntInOut {
+  uint64_t flags = 0;
+  uint64_t commit_id = 0;  // The request's unique id, echoed in the commit.
+  uint32_t payload_sz = 0;
+  uint32_t padding = 0;
+  uint64_t reserved = 0;
+};
+
+struct ReqHeader {
+  char in_out[kInOutSize];
+  char op_in[kOpInSize];
+  EntInOut ring_ent_in_out;
+};
+
+// The command area of a 128-byte SQE.
+struct CmdReq {
+  uint64_t flags = 0;
+  uint64_t commit_id = 0;
+  uint16_t qid = 0;
+  uint8_t padding[6] = {};
+};
+
+static_assert(sizeof(ReqHeader) == 288);
+static_assert(sizeof(CmdReq) == 24);
+}  // namespace uring
 
 }  // namespace blobfs::wire
 

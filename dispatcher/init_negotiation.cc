@@ -73,6 +73,9 @@ Result<InitResult> NegotiateInit(const wire::InitIn& in, size_t in_size, const I
   uint64_t wanted = kWanted;
   if (wants.writeback_cache) wanted |= wire::init::kWritebackCache;
   if (wants.locks) wanted |= wire::init::kPosixLocks | wire::init::kFlockLocks;
+  // OVER_IO_URING: requests then come through per-CPU io_uring queues once the transport has
+  // registered them all (until then the kernel holds new requests back).
+  if (wants.io_uring) wanted |= wire::init::kOverIoUring;
   result.flags = wanted & offered;
 
   const uint32_t max_write = std::max(kPageSize, wants.max_write / kPageSize * kPageSize);

@@ -27,6 +27,7 @@ struct InitWants {
   uint32_t max_readahead = 1 << 20;
   bool writeback_cache = false;
   bool locks = false;  // The fsdev implements flock and POSIX record locks.
+  bool io_uring = false;  // The transport serves FUSE over io_uring when the kernel offers it.
 };
 
 struct InitResult {

@@ -80,6 +80,7 @@ class RequestBuilder {
 struct CapturedReply {
   wire::OutHeader header{};
   std::string payload;
+  bool data_in_place = false;  // The data was built in the sink's DataBuffer.
 
   template <typename T>
   T As() const {
@@ -104,9 +105,14 @@ class CaptureSink : public ReplySink {
     std::memcpy(&captured.header, bytes.data(), sizeof(captured.header));
     if (captured.header.len != bytes.size()) malformed_ = true;
     captured.payload = bytes.substr(sizeof(captured.header));
+    captured.data_in_place = reply.size() == 2 && !data_buffer_.empty() &&
+                             reply[1].iov_base == data_buffer_.data();
     replies_.push_back(std::move(captured));
     return Status();
   }
+  // Offers a transport buffer of `size` bytes for replies' data (0: none).
+  void OfferDataBuffer(size_t size) { data_buffer_.assign(size, '\0'); }
+  std::span<char> DataBuffer() override { return data_buffer_; }
   std::vector<CapturedReply> Take() { return std::exchange(replies_, {}); }
   // A reply whose header did not describe it (never acceptable).
   bool malformed() const { return malformed_; }
@@ -114,6 +120,7 @@ class CaptureSink : public ReplySink {
  private:
   std::vector<CapturedReply> replies_;
   bool malformed_ = false;
+  std::string data_buffer_;
 };
 
 // The INIT a 7.45 kernel offering every flag sends.

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/sync_bridge.h"
+#include "dispatcher/init_negotiation.h"
 #include "dispatcher/open_flags.h"
 #include "gtest/gtest.h"
 #include "tests/bdev/bdev_test_util.h"
@@ -137,6 +138,23 @@ TEST_F(DispatcherTest, InitTakesOnlyOfferedFlagsAndAsksForMillionByteRequests) {
   EXPECT_EQ(dispatcher_->session().max_read, 1u << 20);
   // A second INIT is refused.
   EXPECT_EQ(Error(Init(FullInit())), EIO);
+}
+
+TEST(InitNegotiationTest, OverIoUringOnlyWhenWantedAndOffered) {
+  wire::InitIn in = FullInit();
+  const auto negotiated = [&](bool wanted) {
+    Result<InitResult> result = NegotiateInit(in, sizeof(in), InitWants{.io_uring = wanted});
+    EXPECT_TRUE(result.ok());
+    return result.ok() ? result->flags & wire::init::kOverIoUring : 0;
+  };
+  EXPECT_EQ(negotiated(false), 0u);
+  EXPECT_EQ(negotiated(true), wire::init::kOverIoUring);
+  // flags2 counts only with INIT_EXT, and only what the kernel offered in it.
+  in.flags &= ~static_cast<uint32_t>(wire::init::kInitExt);
+  EXPECT_EQ(negotiated(true), 0u);
+  in = FullInit();
+  in.flags2 = static_cast<uint32_t>(~(wire::init::kOverIoUring >> 32));
+  EXPECT_EQ(negotiated(true), 0u);
 }
 
 TEST_F(DispatcherTest, InitRepliesInTheSizeOfOlderMinors) {
@@ -301,6 +319,26 @@ TEST_F(DispatcherTest, CreateWriteReadAndAttributes) {
   EXPECT_EQ(statfs.payload.size(), sizeof(wire::StatfsOut));
   EXPECT_GT(statfs.As<wire::StatfsOut>().st.blocks, 0u);
   EXPECT_EQ(statfs.As<wire::StatfsOut>().st.namelen, 255u);
+}
+
+TEST_F(DispatcherTest, ReadBuildsDataInTheTransportsBufferWhenItFits) {
+  InitFull();
+  auto [file, fh] = Create(wire::kRootId, "f");
+  const std::string data(100000, 'q');
+  wire::WriteIn write{.fh = fh, .offset = 0, .size = static_cast<uint32_t>(data.size())};
+  ASSERT_EQ(Call(Request(wire::kWrite, file.nodeid).Add(write).Bytes(data)).header.error, 0);
+  wire::ReadIn read{.fh = fh, .offset = 0, .size = 1 << 17};
+  sink_.OfferDataBuffer(1 << 17);
+  CapturedReply direct = Call(Request(wire::kRead, file.nodeid).Add(read));
+  ASSERT_EQ(direct.header.error, 0);
+  EXPECT_TRUE(direct.data_in_place);
+  EXPECT_EQ(direct.payload, data);
+  // A buffer smaller than the request is not used.
+  sink_.OfferDataBuffer(4096);
+  CapturedReply copied = Call(Request(wire::kRead, file.nodeid).Add(read));
+  ASSERT_EQ(copied.header.error, 0);
+  EXPECT_FALSE(copied.data_in_place);
+  EXPECT_EQ(copied.payload, data);
 }
 
 TEST_F(DispatcherTest, NamesLinksAndRenames) {
