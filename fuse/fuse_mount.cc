@@ -76,6 +76,8 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(const std::string& mountpoin
   // No operations: libfuse only mounts; the requests are read by our own transport.
   const fuse_lowlevel_ops ops{};
   fuse_session* session = fuse_session_new(&args, &ops, sizeof(ops), nullptr);
+  // fuse_session_new replaces args with a parsed copy of its own, ours to free.
+  fuse_opt_free_args(&args);
   if (session == nullptr) {
     // libfuse printed which option it did not know.
     return MakeError(EINVAL, "libfuse refused the mount options \"%s\"", options);

@@ -39,7 +39,9 @@ class FdReplySink : public ReplySink {
 // The reader of one reactor and the requests it has handed out.
 struct ServerState {
   int fd;
+  Dispatcher& dispatcher;
   DispatcherChannel& channel;
+  std::function<void()> after_init;
   size_t buffer_size;
   int64_t spin_nanos;
   int64_t last_request = 0;  // MonotonicNanos of the latest request read.
@@ -66,6 +68,11 @@ Task<void> ServeRequest(ServerState& state, std::unique_ptr<char[]> buffer, size
   FdReplySink sink(state.fd);
   const iovec request{buffer.get(), length};
   co_await state.channel.Handle(std::span<const iovec>(&request, 1), sink);
+  if (state.after_init && state.dispatcher.initialized()) {
+    std::function<void()> after_init = std::move(state.after_init);
+    state.after_init = nullptr;
+    after_init();
+  }
   state.free_buffers.push_back(std::move(buffer));
   --state.in_flight;
   state.buffer_returned.Set();
@@ -77,7 +84,9 @@ Task<Status> ServeFuseDevice(int fd, Dispatcher& dispatcher, FuseServeOptions op
   Result<std::unique_ptr<DispatcherChannel>> channel = dispatcher.OpenChannel();
   if (!channel.ok()) co_return channel.error();
   ServerState state{.fd = fd,
+                    .dispatcher = dispatcher,
                     .channel = **channel,
+                    .after_init = std::move(options.after_init),
                     .buffer_size = dispatcher.request_buffer_size(),
                     .spin_nanos = std::chrono::nanoseconds(options.spin).count()};
   for (size_t i = 0; i < std::max<size_t>(options.slots, 1); ++i) {

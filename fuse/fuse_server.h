@@ -12,6 +12,7 @@
 //    process that sends one request after another then finds the daemon awake and nothing armed
 //    to wake it (waking a sleeping thread, or interrupting a running one, costs tens of
 //    microseconds on a virtual machine — more than serving most requests).
+//  - `after_init` runs once the reply to the session's INIT was written.
 //  - The descriptor must be non-blocking (FuseMount gives such); the caller owns it.
 //  - Returns OK at the session's end, or the read error that stopped it.
 #ifndef BLOBFS_FUSE_FUSE_SERVER_H_
@@ -19,6 +20,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 
 #include "common/error.h"
 #include "common/task.h"
@@ -29,6 +31,9 @@ namespace blobfs {
 struct FuseServeOptions {
   size_t slots = 16;
   std::chrono::microseconds spin{100};
+  // Called once on this reactor, right after the reply to the INIT that started the session
+  // (e.g. to register FUSE over io_uring queues, which the kernel refuses before that reply).
+  std::function<void()> after_init{};
 };
 
 Task<Status> ServeFuseDevice(int fd, Dispatcher& dispatcher, FuseServeOptions options);

@@ -13,9 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,6 +34,7 @@
 #include "fsdev/passthrough_fsdev.h"
 #include "fuse/fuse_mount.h"
 #include "fuse/fuse_server.h"
+#include "fuse/fuse_uring.h"
 #include "fuse/proc_groups.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -48,6 +51,10 @@ DEFINE_uint64(spin_us, 100,
 DEFINE_uint64(cache_mb, 256, "the buffer cache's memory cap, MiB");
 DEFINE_uint32(readahead_kb, 1024,
               "the kernel's readahead on the mount, KiB (root only; 0 keeps the kernel's 128)");
+DEFINE_bool(uring, true,
+            "serve FUSE over io_uring (a pinned reactor per CPU) when the fuse module allows it "
+            "(/sys/module/fuse/parameters/enable_uring)");
+DEFINE_uint64(uring_entries, 8, "FUSE io_uring entries per CPU queue");
 DEFINE_bool(passthrough, false,
             "serve IMAGE as a host directory through the passthrough fsdev instead (to measure "
             "FUSE apart from blobfs)");
@@ -126,12 +133,56 @@ Task<Result<std::shared_ptr<Fsdev>>> MountImage(BdevRegistry& registry,
 }
 
 // Serves one reactor's descriptor and counts the reactor out when the session ends.
-Task<void> ServeAndCountOut(int fd, Dispatcher& dispatcher, std::atomic<int>& serving) {
-  const FuseServeOptions options{.slots = FLAGS_slots,
-                                 .spin = std::chrono::microseconds(FLAGS_spin_us)};
+Task<void> ServeAndCountOut(int fd, Dispatcher& dispatcher, std::atomic<int>& serving,
+                            std::function<void()> after_init) {
+  FuseServeOptions options{.slots = FLAGS_slots,
+                           .spin = std::chrono::microseconds(FLAGS_spin_us),
+                           .after_init = std::move(after_init)};
   Status served = co_await ServeFuseDevice(fd, dispatcher, options);
   if (!served.ok()) LOG(ERROR) << "serving /dev/fuse: " << served.error();
   serving.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+// Serves one FUSE io_uring queue and counts it out when the session ends.
+Task<void> ServeQueueAndCountOut(int fd, Dispatcher& dispatcher, FuseUringQueueOptions options,
+                                 std::atomic<int>& serving, std::atomic<uint64_t>& served) {
+  Result<uint64_t> queue = co_await ServeFuseUringQueue(fd, dispatcher, options);
+  if (queue.ok()) {
+    served.fetch_add(*queue, std::memory_order_relaxed);
+  } else {
+    LOG(ERROR) << "serving FUSE io_uring queue " << options.qid << ": " << queue.error();
+  }
+  serving.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+// Registers every queue the kernel expects once INIT chose FUSE over io_uring: queue i on reactor
+// i (pinned to CPU i), queues of CPUs without a reactor (offline ones) on reactor 0 with a
+// single entry.
+void StartUringQueues(int fd, Dispatcher& dispatcher,
+                      std::vector<std::unique_ptr<ReactorThread>>& reactors,
+                      std::atomic<int>& serving, std::atomic<uint64_t>& served) {
+  if ((dispatcher.session().flags & wire::init::kOverIoUring) == 0) {
+    LOG(INFO) << "the kernel did not offer FUSE over io_uring: serving /dev/fuse only";
+    return;
+  }
+  Result<uint32_t> queues = PossibleCpuCount();
+  if (!queues.ok()) {
+    LOG(ERROR) << "FUSE over io_uring: " << queues.error();
+    return;
+  }
+  const size_t payload =
+      std::max<size_t>({dispatcher.session().max_write, dispatcher.session().max_read, 8192});
+  for (uint32_t qid = 0; qid < *queues; ++qid) {
+    const bool own_reactor = qid < reactors.size();
+    const FuseUringQueueOptions options{
+        .qid = static_cast<uint16_t>(qid),
+        .entries = own_reactor ? static_cast<size_t>(FLAGS_uring_entries) : size_t{1},
+        .payload_size = payload};
+    serving.fetch_add(1, std::memory_order_acq_rel);
+    reactors[own_reactor ? qid : 0]->reactor().Spawn(
+        ServeQueueAndCountOut(fd, dispatcher, options, serving, served));
+  }
+  LOG(INFO) << "FUSE over io_uring: " << *queues << " queues";
 }
 
 // Waits until every reactor is done serving; a termination signal unmounts first.
@@ -164,11 +215,22 @@ int Run(const DaemonArgs& args, DaemonStartup& startup) {
   Result<DaemonMountOptions> options = ParseMountOptions(args.options, *image, geteuid() == 0);
   if (!options.ok()) return fail(options.error().message());
 
+  // FUSE over io_uring: a reactor per CPU, pinned there, so that a request is answered on the
+  // CPU its caller sleeps on; reactor 0 (the filesystem's) polls for spin_us after working, so
+  // that the others' calls find it awake.
+  const bool uring = FLAGS_uring && FuseUringEnabled();
   uint32_t reactor_count = options->reactors;
   if (reactor_count == 0) reactor_count = kDefaultReactors;
+  if (uring) reactor_count = static_cast<uint32_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   std::vector<std::unique_ptr<ReactorThread>> reactors;
   for (uint32_t i = 0; i < reactor_count; ++i) {
-    auto reactor = ReactorThread::Start();
+    Reactor::Options reactor_options;
+    if (uring) {
+      reactor_options.big_sqes = true;
+      reactor_options.cpu = static_cast<int>(i);
+      if (i == 0) reactor_options.idle_spin = std::chrono::microseconds(FLAGS_spin_us);
+    }
+    auto reactor = ReactorThread::Start(reactor_options);
     if (!reactor.ok()) return fail(reactor.error().ToString());
     reactors.push_back(std::move(*reactor));
   }
@@ -218,11 +280,13 @@ int Run(const DaemonArgs& args, DaemonStartup& startup) {
   Dispatcher dispatcher(**fsdev, DispatcherOptions{.max_write = options->max_write,
                                                    .max_readahead = max_readahead,
                                                    .writeback_cache = options->writeback_cache,
+                                                   .io_uring = uring,
                                                    .groups_of = SupplementaryGroupsOf});
-  // Every reactor reads its own clone: the session's descriptor is libfuse's to close when it
-  // unmounts.
+  // Every reactor reads its own clone (with io_uring only reactor 0 reads /dev/fuse: INIT,
+  // FORGETs and INTERRUPTs): the session's descriptor is libfuse's to close when it unmounts.
+  const uint32_t readers = uring ? 1 : reactor_count;
   std::vector<int> fds;
-  for (uint32_t i = 0; i < reactor_count; ++i) {
+  for (uint32_t i = 0; i < readers; ++i) {
     Result<int> fd = (*mount)->CloneFd();
     if (!fd.ok()) {
       for (int opened : fds) close(opened);
@@ -232,9 +296,17 @@ int Run(const DaemonArgs& args, DaemonStartup& startup) {
     }
     fds.push_back(*fd);
   }
-  std::atomic<int> serving{static_cast<int>(reactor_count)};
-  for (uint32_t i = 0; i < reactor_count; ++i) {
-    reactors[i]->reactor().Spawn(ServeAndCountOut(fds[i], dispatcher, serving));
+  std::atomic<int> serving{static_cast<int>(readers)};
+  std::atomic<uint64_t> served_over_uring{0};
+  for (uint32_t i = 0; i < readers; ++i) {
+    std::function<void()> after_init;
+    if (uring && i == 0) {
+      after_init = [&, fd = fds[0]] {
+        StartUringQueues(fd, dispatcher, reactors, serving, served_over_uring);
+      };
+    }
+    reactors[i]->reactor().Spawn(
+        ServeAndCountOut(fds[i], dispatcher, serving, std::move(after_init)));
   }
   LOG(INFO) << *image << " mounted on " << *mountpoint << " (" << reactor_count << " reactors)";
   startup.Succeeded();
@@ -247,6 +319,7 @@ int Run(const DaemonArgs& args, DaemonStartup& startup) {
     LOG(ERROR) << "unmounting " << *image << ": " << closed.error();
     return kExitFailed;
   }
+  if (uring) LOG(INFO) << served_over_uring.load() << " requests served over io_uring";
   LOG(INFO) << *image << " unmounted cleanly";
   return 0;
 }
