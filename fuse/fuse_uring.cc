@@ -1,6 +1,7 @@
 #include "fuse/fuse_uring.h"
 
 #include <liburing.h>
+#include <sched.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -126,6 +127,20 @@ Result<uint32_t> PossibleCpuCount() {
   }
   if (count == 0) return MakeError(EINVAL, "possible CPUs \"%s\"", list);
   return count;
+}
+
+Result<std::vector<int>> AllowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+    return MakeError(errno, "cannot read the CPUs this process may run on");
+  }
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  if (cpus.empty()) return MakeError(EINVAL, "the process may run on no CPU");
+  return cpus;
 }
 
 bool FuseUringEnabled() {

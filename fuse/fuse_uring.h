@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "common/error.h"
 #include "common/task.h"
@@ -42,6 +43,10 @@ Task<Result<uint64_t>> ServeFuseUringQueue(int fd, Dispatcher& dispatcher,
 
 // CPUs the kernel may ever run (/sys/devices/system/cpu/possible): the number of queues.
 Result<uint32_t> PossibleCpuCount();
+
+// The CPUs this process may run on (its affinity mask, which taskset and cpusets narrow), in
+// increasing order: where queue-serving reactors go, one per CPU, queue i on CPU i's.
+Result<std::vector<int>> AllowedCpus();
 
 // Whether the fuse module lets servers use io_uring (/sys/module/fuse/parameters/enable_uring).
 bool FuseUringEnabled();

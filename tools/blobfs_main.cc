@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "bdev/registry.h"
 #include "bdev/uring_bdev.h"
 #include "blob/blob_store.h"
@@ -155,12 +157,13 @@ Task<void> ServeQueueAndCountOut(int fd, Dispatcher& dispatcher, FuseUringQueueO
   serving.fetch_sub(1, std::memory_order_acq_rel);
 }
 
-// Registers every queue the kernel expects once INIT chose FUSE over io_uring: queue i on reactor
-// i (pinned to CPU i), queues of CPUs without a reactor (offline ones) on reactor 0 with a
-// single entry.
+// Registers every queue the kernel expects once INIT chose FUSE over io_uring: queue i on the
+// reactor pinned to CPU i (reactor r runs on reactor_cpus[r]); the queues of CPUs without one
+// (offline, or outside the process's affinity) on reactor 0 with a single entry.
 void StartUringQueues(int fd, Dispatcher& dispatcher,
                       std::vector<std::unique_ptr<ReactorThread>>& reactors,
-                      std::atomic<int>& serving, std::atomic<uint64_t>& served) {
+                      const std::vector<int>& reactor_cpus, std::atomic<int>& serving,
+                      std::atomic<uint64_t>& served) {
   if ((dispatcher.session().flags & wire::init::kOverIoUring) == 0) {
     LOG(INFO) << "the kernel did not offer FUSE over io_uring: serving /dev/fuse only";
     return;
@@ -173,16 +176,18 @@ void StartUringQueues(int fd, Dispatcher& dispatcher,
   const size_t payload =
       std::max<size_t>({dispatcher.session().max_write, dispatcher.session().max_read, 8192});
   for (uint32_t qid = 0; qid < *queues; ++qid) {
-    const bool own_reactor = qid < reactors.size();
+    const auto cpu_reactor = std::find(reactor_cpus.begin(), reactor_cpus.end(), qid);
+    const bool own_reactor = cpu_reactor != reactor_cpus.end();
     const FuseUringQueueOptions options{
         .qid = static_cast<uint16_t>(qid),
         .entries = own_reactor ? static_cast<size_t>(FLAGS_uring_entries) : size_t{1},
         .payload_size = payload};
     serving.fetch_add(1, std::memory_order_acq_rel);
-    reactors[own_reactor ? qid : 0]->reactor().Spawn(
+    reactors[own_reactor ? cpu_reactor - reactor_cpus.begin() : 0]->reactor().Spawn(
         ServeQueueAndCountOut(fd, dispatcher, options, serving, served));
   }
-  LOG(INFO) << "FUSE over io_uring: " << *queues << " queues";
+  LOG(INFO) << "FUSE over io_uring: " << *queues << " queues, reactors on CPUs "
+            << absl::StrJoin(reactor_cpus, ",");
 }
 
 // Waits until every reactor is done serving; a termination signal unmounts first.
@@ -215,19 +220,25 @@ int Run(const DaemonArgs& args, DaemonStartup& startup) {
   Result<DaemonMountOptions> options = ParseMountOptions(args.options, *image, geteuid() == 0);
   if (!options.ok()) return fail(options.error().message());
 
-  // FUSE over io_uring: a reactor per CPU, pinned there, so that a request is answered on the
-  // CPU its caller sleeps on; reactor 0 (the filesystem's) polls for spin_us after working, so
-  // that the others' calls find it awake.
+  // FUSE over io_uring: a reactor per CPU the process may run on, pinned there, so that a
+  // request is answered on the CPU its caller sleeps on; reactor 0 (the filesystem's) polls for
+  // spin_us after working, so that the others' calls find it awake.
   const bool uring = FLAGS_uring && FuseUringEnabled();
   uint32_t reactor_count = options->reactors;
   if (reactor_count == 0) reactor_count = kDefaultReactors;
-  if (uring) reactor_count = static_cast<uint32_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  std::vector<int> reactor_cpus;
+  if (uring) {
+    Result<std::vector<int>> cpus = AllowedCpus();
+    if (!cpus.ok()) return fail(cpus.error().ToString());
+    reactor_cpus = std::move(*cpus);
+    reactor_count = static_cast<uint32_t>(reactor_cpus.size());
+  }
   std::vector<std::unique_ptr<ReactorThread>> reactors;
   for (uint32_t i = 0; i < reactor_count; ++i) {
     Reactor::Options reactor_options;
     if (uring) {
       reactor_options.big_sqes = true;
-      reactor_options.cpu = static_cast<int>(i);
+      reactor_options.cpu = reactor_cpus[i];
       if (i == 0) reactor_options.idle_spin = std::chrono::microseconds(FLAGS_spin_us);
     }
     auto reactor = ReactorThread::Start(reactor_options);
@@ -302,7 +313,7 @@ int Run(const DaemonArgs& args, DaemonStartup& startup) {
     std::function<void()> after_init;
     if (uring && i == 0) {
       after_init = [&, fd = fds[0]] {
-        StartUringQueues(fd, dispatcher, reactors, serving, served_over_uring);
+        StartUringQueues(fd, dispatcher, reactors, reactor_cpus, serving, served_over_uring);
       };
     }
     reactors[i]->reactor().Spawn(
