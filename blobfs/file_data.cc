@@ -10,15 +10,27 @@
 #include <vector>
 
 #include "bdev/iov.h"
+#include "common/when_all.h"
 
 namespace blobfs {
 namespace {
 
 // Sequential reads start reading ahead once this much was read in a row.
 constexpr uint64_t kReadaheadStart = 128 << 10;
-// A read or write-back request carries at most this much: 256 blocks of 4 KiB, one buffer each,
-// well under the kernel's IOV_MAX of 1024 buffers.
+// A read or write-back request carries at most this much: 256 blocks of 4 KiB, at most one
+// buffer each, well under the kernel's IOV_MAX of 1024 buffers.
 constexpr uint64_t kMaxWriteRun = 1 << 20;
+
+// Adds `length` bytes at `memory` to the end of `run`, extending its last buffer when `memory`
+// follows it: the kernel pins a buffer's pages in one call, and a call per 4 KiB page is costly
+// (interrupts are masked and unmasked around each, a trap on some hypervisors).
+void AppendToRun(std::vector<iovec>& run, std::byte* memory, size_t length) {
+  if (!run.empty() && static_cast<std::byte*>(run.back().iov_base) + run.back().iov_len == memory) {
+    run.back().iov_len += length;
+  } else {
+    run.push_back({memory, length});
+  }
+}
 
 uint64_t RoundUp(uint64_t value, uint64_t unit) { return (value + unit - 1) / unit * unit; }
 
@@ -190,44 +202,52 @@ void FileData::Unpin(std::span<const BufferCache::Handle> range) {
   for (BufferCache::Handle buffer : range) --buffer->pins;
 }
 
+Task<Status> FileData::LoadRun(BlockRun& run) {
+  const uint64_t run_length = uint64_t{run.blocks.size()} * block_size();
+  const uint64_t blob_end = blob_.size_bytes();
+  uint64_t readable = run.offset >= blob_end ? 0 : std::min(run_length, blob_end - run.offset);
+  readable = readable / block_size() * block_size();
+  if (readable > 0) {
+    IovecList head;
+    IovSlice(run.iov, 0, readable, head);
+    CO_RETURN_IF_ERROR(co_await blob_.Readv(channel_, run.offset, head));
+  }
+  if (readable < run_length) {
+    IovecList tail;
+    IovSlice(run.iov, readable, run_length - readable, tail);
+    IovZero(tail, run_length - readable);
+  }
+  for (auto& [buffer, block] : run.blocks) buffer->valid |= 1u << block;
+  co_return Status();
+}
+
 Task<Status> FileData::LoadRange(std::span<const BufferCache::Handle> range, uint64_t begin,
                                  uint64_t end) {
   const uint64_t first_index = begin / buffer_size();
-  std::vector<iovec> run;
-  uint64_t run_offset = 0;
-  std::vector<std::pair<BufferCache::Handle, uint32_t>> run_blocks;
-  auto flush_run = [&]() -> Task<Status> {
-    if (run.empty()) co_return Status();
-    uint64_t run_length = uint64_t{run.size()} * block_size();
-    uint64_t blob_end = blob_.size_bytes();
-    uint64_t readable = run_offset >= blob_end ? 0 : std::min(run_length, blob_end - run_offset);
-    readable = readable / block_size() * block_size();
-    if (readable > 0) {
-      std::span<const iovec> head(run.data(), readable / block_size());
-      CO_RETURN_IF_ERROR(co_await blob_.Readv(channel_, run_offset, head));
-    }
-    for (size_t i = readable / block_size(); i < run.size(); ++i) {
-      std::memset(run[i].iov_base, 0, block_size());
-    }
-    for (auto& [buffer, block] : run_blocks) buffer->valid |= 1u << block;
-    run.clear();
-    run_blocks.clear();
-    co_return Status();
-  };
+  std::vector<BlockRun> runs;
+  bool extending = false;  // The last block looked at was missing (runs.back() ends there).
   const uint64_t end_block = (end + block_size() - 1) / block_size();
   for (uint64_t file_block = begin / block_size(); file_block < end_block; ++file_block) {
     BufferCache::Handle buffer = range[file_block * block_size() / buffer_size() - first_index];
     uint32_t block = static_cast<uint32_t>(file_block % cache_.blocks_per_buffer());
-    bool missing = (buffer->valid >> block & 1) == 0;
-    if (!missing || (!run.empty() && uint64_t{run.size()} * block_size() >= kMaxWriteRun)) {
-      CO_RETURN_IF_ERROR(co_await flush_run());
+    if ((buffer->valid >> block & 1) != 0) {
+      extending = false;
+      continue;
     }
-    if (!missing) continue;
-    if (run.empty()) run_offset = file_block * block_size();
-    run.push_back({buffer->data.data() + uint64_t{block} * block_size(), block_size()});
-    run_blocks.emplace_back(buffer, block);
+    if (!extending || uint64_t{runs.back().blocks.size()} * block_size() >= kMaxWriteRun) {
+      runs.push_back(BlockRun{.offset = file_block * block_size()});
+      extending = true;
+    }
+    AppendToRun(runs.back().iov, buffer->data.data() + uint64_t{block} * block_size(),
+                block_size());
+    runs.back().blocks.emplace_back(buffer, block);
   }
-  co_return co_await flush_run();
+  if (runs.size() == 1) co_return co_await LoadRun(runs.front());
+  // All at once: the device works on the next runs while the first ones are copied out.
+  std::vector<Task<Status>> loads;
+  loads.reserve(runs.size());
+  for (BlockRun& run : runs) loads.push_back(LoadRun(run));
+  co_return co_await WhenAll(std::move(loads));
 }
 
 Task<Result<size_t>> FileData::Read(uint64_t offset, std::span<const iovec> out) {
@@ -464,13 +484,14 @@ Task<Status> FileData::WriteBack() {
         if (buffer->dirty == 0) --dirty_buffers_;
         continue;
       }
-      bool continues = !run.empty() && offset == run_offset + uint64_t{run.size()} * block_size();
-      if (!continues || uint64_t{run.size()} * block_size() >= kMaxWriteRun) {
+      const uint64_t run_length = uint64_t{run_blocks.size()} * block_size();
+      bool continues = !run.empty() && offset == run_offset + run_length;
+      if (!continues || run_length >= kMaxWriteRun) {
         status = co_await flush_run();
         if (!status.ok()) break;
       }
       if (run.empty()) run_offset = offset;
-      run.push_back({buffer->data.data() + uint64_t{block} * block_size(), block_size()});
+      AppendToRun(run, buffer->data.data() + uint64_t{block} * block_size(), block_size());
       run_blocks.emplace_back(buffer, block);
     }
   }

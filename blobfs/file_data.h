@@ -86,9 +86,18 @@ class FileData {
   // Pins the buffers that cover [begin, end), creating missing ones (empty).
   std::vector<BufferCache::Handle> PinRange(uint64_t begin, uint64_t end);
   static void Unpin(std::span<const BufferCache::Handle> range);
-  // Reads the blocks of [begin, end) not yet valid, each contiguous run with one request;
-  // `range` is PinRange(begin, end).
+  // Reads the blocks of [begin, end) not yet valid, each contiguous run (up to 1 MiB) with one
+  // request, all requests at once; `range` is PinRange(begin, end). A run that fails leaves its
+  // blocks invalid.
   Task<Status> LoadRange(std::span<const BufferCache::Handle> range, uint64_t begin, uint64_t end);
+  // Consecutive missing blocks of the file, read with one request.
+  struct BlockRun {
+    uint64_t offset = 0;      // In the file.
+    std::vector<iovec> iov{};  // Their memory; blocks adjacent in memory share an entry.
+    std::vector<std::pair<BufferCache::Handle, uint32_t>> blocks{};
+  };
+  // Reads `run` (zeroes past the blob's end) and marks its blocks valid.
+  Task<Status> LoadRun(BlockRun& run);
   struct Range {
     uint64_t begin = 0;
     uint64_t end = 0;
