@@ -9,15 +9,14 @@ namespace {
 // Dirty or pinned buffers one eviction passes over before it gives up (the cache then stays over
 // its capacity until write-back cleans buffers).
 constexpr size_t kEvictScanLimit = 64;
-// Memory of evicted or freed buffers kept for the next allocations (4 MiB of 64 KiB buffers).
-constexpr size_t kSpareBuffers = 64;
 
 }  // namespace
 
 BufferCache::BufferCache(BlobStore& store, BufferCacheOptions options)
     : store_(store),
       options_(options),
-      block_size_(std::max<uint32_t>(4096, store.io_unit_size())) {
+      block_size_(std::max<uint32_t>(4096, store.io_unit_size())),
+      arena_(options_.buffer_size) {
   CHECK_EQ(options_.buffer_size % block_size_, 0u);
   CHECK_LE(options_.buffer_size / block_size_, 32u) << "block bits are kept in 32-bit masks";
 }
@@ -25,16 +24,9 @@ BufferCache::BufferCache(BlobStore& store, BufferCacheOptions options)
 BufferCache::Handle BufferCache::Allocate(void* owner, uint64_t index,
                                           std::function<void()> on_evict) {
   if (bytes_ + options_.buffer_size > options_.capacity_bytes) EvictClean();
-  AlignedBuffer memory;
-  if (spare_.empty()) {
-    memory = AlignedBuffer(options_.buffer_size, 4096);
-  } else {
-    memory = std::move(spare_.back());
-    spare_.pop_back();
-  }
   buffers_.push_front(Buffer{.owner = owner,
                              .index = index,
-                             .data = std::move(memory),
+                             .memory = arena_.Take(),
                              .valid = 0,
                              .dirty = 0,
                              .pins = 0,
@@ -45,12 +37,8 @@ BufferCache::Handle BufferCache::Allocate(void* owner, uint64_t index,
 
 void BufferCache::Free(Handle buffer) {
   bytes_ -= options_.buffer_size;
-  KeepSpare(std::move(buffer->data));
+  arena_.Give(buffer->memory);
   buffers_.erase(buffer);
-}
-
-void BufferCache::KeepSpare(AlignedBuffer memory) {
-  if (spare_.size() < kSpareBuffers) spare_.push_back(std::move(memory));
 }
 
 void BufferCache::EvictClean() {
@@ -68,7 +56,7 @@ void BufferCache::EvictClean() {
     }
     std::function<void()> forget = std::move(it->on_evict);
     bytes_ -= options_.buffer_size;
-    KeepSpare(std::move(it->data));
+    arena_.Give(it->memory);
     buffers_.erase(it);
     if (forget) forget();
   }

@@ -9,8 +9,9 @@
 //    dirty buffers are never evicted — over_capacity() tells writers (and the filesystem's
 //    commit) to write back. An allocation passes over at most a bounded number of dirty or pinned
 //    buffers (moving them to the recently used end), so its cost does not grow with the cache.
-//  - A new buffer's bytes are undefined (the memory of evicted and freed buffers is reused, to
-//    spare page faults and zeroing on streaming I/O): only blocks marked valid may be read.
+//  - A new buffer's bytes are undefined (its memory comes from an arena of huge pages that reuses
+//    the memory of evicted and freed buffers: buffer_arena.h): only blocks marked valid may be
+//    read.
 //  - Reservation: a file reserves each cluster it will have to allocate at write-back when it
 //    first dirties a block in it, and releases it once written (or discarded). Reserve refuses
 //    (false) what the store's free clusters, less what is reserved, cannot hold, so ENOSPC is
@@ -25,7 +26,7 @@
 #include <vector>
 
 #include "blob/blob_store.h"
-#include "common/aligned_buffer.h"
+#include "blobfs/buffer_arena.h"
 #include "common/task.h"
 
 namespace blobfs {
@@ -42,7 +43,7 @@ class BufferCache {
   struct Buffer {
     void* owner = nullptr;
     uint64_t index = 0;  // Offset / buffer_size.
-    AlignedBuffer data;
+    std::byte* memory = nullptr;  // buffer_size bytes, from the arena.
     uint32_t valid = 0;  // Bit b: block b holds the file's bytes.
     uint32_t dirty = 0;  // Bit b: block b differs from the blob.
     uint32_t pins = 0;   // In use by a call that awaits: not evicted.
@@ -73,14 +74,12 @@ class BufferCache {
 
  private:
   void EvictClean();
-  // Keeps the memory of a buffer that left the cache for a later Allocate (a bounded number).
-  void KeepSpare(AlignedBuffer memory);
 
   BlobStore& store_;
   const BufferCacheOptions options_;
   const uint32_t block_size_;
+  BufferArena arena_;
   std::list<Buffer> buffers_;  // Most recently used first.
-  std::vector<AlignedBuffer> spare_;
   uint64_t bytes_ = 0;
   uint64_t free_bytes_ = 0;
   uint64_t reserved_ = 0;

@@ -158,7 +158,7 @@ Task<Status> FileData::LoadBlocks(BufferCache::Handle buffer, uint32_t first, ui
     while (run_end < first + count && (buffer->valid >> run_end & 1) == 0) ++run_end;
     uint64_t offset = base + uint64_t{block} * block_size();
     uint64_t length = uint64_t{run_end - block} * block_size();
-    std::byte* target = buffer->data.data() + uint64_t{block} * block_size();
+    std::byte* target = buffer->memory + uint64_t{block} * block_size();
     uint64_t blob_end = blob_.size_bytes();
     uint64_t readable = offset >= blob_end ? 0 : std::min(length, blob_end - offset);
     if (readable > 0) {
@@ -238,7 +238,7 @@ Task<Status> FileData::LoadRange(std::span<const BufferCache::Handle> range, uin
       runs.push_back(BlockRun{.offset = file_block * block_size()});
       extending = true;
     }
-    AppendToRun(runs.back().iov, buffer->data.data() + uint64_t{block} * block_size(),
+    AppendToRun(runs.back().iov, buffer->memory + uint64_t{block} * block_size(),
                 block_size());
     runs.back().blocks.emplace_back(buffer, block);
   }
@@ -273,7 +273,7 @@ Task<Result<size_t>> FileData::Read(uint64_t offset, std::span<const iovec> out)
       BufferCache::Handle buffer = range[at / buffer_size() - first_index];
       uint64_t within = at % buffer_size();
       uint64_t take = std::min(length - copied, buffer_size() - within);
-      CopyToIov(out, copied, buffer->data.data() + within, take);
+      CopyToIov(out, copied, buffer->memory + within, take);
       copied += take;
     }
   }
@@ -371,7 +371,7 @@ Task<Result<size_t>> FileData::WriteThroughCache(uint64_t offset, uint64_t lengt
       take = std::min(take, fits);
     }
     if (take > 0) {
-      std::byte* target = buffer->data.data() + within;
+      std::byte* target = buffer->memory + within;
       if (in.empty()) {
         std::memset(target, 0, take);
       } else {
@@ -491,7 +491,7 @@ Task<Status> FileData::WriteBack() {
         if (!status.ok()) break;
       }
       if (run.empty()) run_offset = offset;
-      AppendToRun(run, buffer->data.data() + uint64_t{block} * block_size(), block_size());
+      AppendToRun(run, buffer->memory + uint64_t{block} * block_size(), block_size());
       run_blocks.emplace_back(buffer, block);
     }
   }

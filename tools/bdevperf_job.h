@@ -33,7 +33,7 @@
 #include "common/error.h"
 #include "common/task.h"
 #include "tools/bdevperf_options.h"
-#include "tools/huge_page_buffer.h"
+#include "common/huge_page_buffer.h"
 #include "tools/latency_histogram.h"
 #include "tools/splitmix64.h"
 

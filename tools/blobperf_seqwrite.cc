@@ -13,7 +13,7 @@
 #include "common/clock.h"
 #include "common/when_all.h"
 #include "tools/blobperf_report.h"
-#include "tools/huge_page_buffer.h"
+#include "common/huge_page_buffer.h"
 #include "tools/latency_histogram.h"
 
 namespace blobfs {

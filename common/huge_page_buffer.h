@@ -8,8 +8,8 @@
 // block layer then neither splits the request at the device's segment limit nor makes the device
 // walk hundreds of descriptors. Without huge pages it is ordinary memory. Unmapped on destruction;
 // move-only.
-#ifndef BLOBFS_TOOLS_HUGE_PAGE_BUFFER_H_
-#define BLOBFS_TOOLS_HUGE_PAGE_BUFFER_H_
+#ifndef BLOBFS_COMMON_HUGE_PAGE_BUFFER_H_
+#define BLOBFS_COMMON_HUGE_PAGE_BUFFER_H_
 
 #include <cstddef>
 #include <utility>
@@ -43,4 +43,4 @@ class HugePageBuffer {
 
 }  // namespace blobfs
 
-#endif  // BLOBFS_TOOLS_HUGE_PAGE_BUFFER_H_
+#endif  // BLOBFS_COMMON_HUGE_PAGE_BUFFER_H_

@@ -1,5 +1,5 @@
 // HugePageBuffer: mapping, alignment and huge-page advice (see huge_page_buffer.h).
-#include "tools/huge_page_buffer.h"
+#include "common/huge_page_buffer.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
