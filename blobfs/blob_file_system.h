@@ -72,6 +72,8 @@ class BlobFileSystem final : public FileSystem {
   Task<Status> Release(uint64_t handle) override;
   Task<Result<size_t>> Read(uint64_t handle, uint64_t offset,
                             std::span<const iovec> buffers) override;
+  Task<Result<size_t>> ReadInPlace(uint64_t handle, uint64_t offset, uint64_t length,
+                                   ReadConsumer consume) override;
   Task<Result<size_t>> Write(const Credentials& caller, uint64_t handle, uint64_t offset,
                              std::span<const iovec> buffers) override;
   Task<Status> Flush(uint64_t handle) override;

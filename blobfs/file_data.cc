@@ -51,22 +51,6 @@ void CopyFromIov(std::span<const iovec> iov, uint64_t iov_offset, std::byte* fla
   }
 }
 
-void CopyToIov(std::span<const iovec> iov, uint64_t iov_offset, const std::byte* flat,
-               uint64_t length) {
-  for (const iovec& piece : iov) {
-    if (length == 0) return;
-    if (iov_offset >= piece.iov_len) {
-      iov_offset -= piece.iov_len;
-      continue;
-    }
-    uint64_t take = std::min<uint64_t>(piece.iov_len - iov_offset, length);
-    std::memcpy(static_cast<std::byte*>(piece.iov_base) + iov_offset, flat, take);
-    flat += take;
-    length -= take;
-    iov_offset = 0;
-  }
-}
-
 uint64_t IovTotal(std::span<const iovec> iov) {
   uint64_t total = 0;
   for (const iovec& piece : iov) total += piece.iov_len;
@@ -250,12 +234,16 @@ Task<Status> FileData::LoadRange(std::span<const BufferCache::Handle> range, uin
   co_return co_await WhenAll(std::move(loads));
 }
 
-Task<Result<size_t>> FileData::Read(uint64_t offset, std::span<const iovec> out) {
-  uint64_t wanted = IovTotal(out);
-  if (offset >= size_ || wanted == 0) co_return size_t{0};
-  uint64_t length = std::min(wanted, size_ - offset);
+Task<Result<size_t>> FileData::ReadInPlace(uint64_t offset, uint64_t length,
+                                           const ReadConsumer& consume) {
+  length = offset >= size_ ? 0 : std::min(length, size_ - offset);
+  if (length == 0) {
+    CO_RETURN_IF_ERROR(consume({}));
+    co_return size_t{0};
+  }
   if (inline_.has_value()) {
-    CopyToIov(out, 0, reinterpret_cast<const std::byte*>(inline_->data()) + offset, length);
+    const iovec piece{inline_->data() + offset, length};
+    CO_RETURN_IF_ERROR(consume(std::span(&piece, 1)));
     co_return static_cast<size_t>(length);
   }
   // Blocks a readahead is loading arrive with it.
@@ -264,21 +252,21 @@ Task<Result<size_t>> FileData::Read(uint64_t offset, std::span<const iovec> out)
     co_await readahead_done_.Wait();
   }
   std::vector<BufferCache::Handle> range = PinRange(offset, offset + length);
-  Status loaded = co_await LoadRange(range, offset, offset + length);
-  if (loaded.ok()) {
+  Status status = co_await LoadRange(range, offset, offset + length);
+  if (status.ok()) {
     const uint64_t first_index = offset / buffer_size();
-    uint64_t copied = 0;
-    while (copied < length) {
-      uint64_t at = offset + copied;
+    std::vector<iovec> pieces;
+    for (uint64_t at = offset; at < offset + length;) {
       BufferCache::Handle buffer = range[at / buffer_size() - first_index];
-      uint64_t within = at % buffer_size();
-      uint64_t take = std::min(length - copied, buffer_size() - within);
-      CopyToIov(out, copied, buffer->memory + within, take);
-      copied += take;
+      const uint64_t within = at % buffer_size();
+      const uint64_t take = std::min(offset + length - at, buffer_size() - within);
+      AppendToRun(pieces, buffer->memory + within, take);
+      at += take;
     }
+    status = consume(pieces);
   }
   Unpin(range);
-  if (!loaded.ok()) co_return loaded.error();
+  CO_RETURN_IF_ERROR(status);
   PlanReadahead(offset, length);
   co_return static_cast<size_t>(length);
 }

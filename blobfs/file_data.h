@@ -43,6 +43,7 @@
 #include "blobfs/buffer_cache.h"
 #include "common/async_event.h"
 #include "common/error.h"
+#include "common/read_consumer.h"
 #include "common/task.h"
 
 namespace blobfs {
@@ -61,7 +62,11 @@ class FileData {
 
   uint64_t size() const { return size_; }
   bool is_inline() const { return inline_.has_value(); }
-  Task<Result<size_t>> Read(uint64_t offset, std::span<const iovec> out);
+  // Hands `consume` (common/read_consumer.h) the bytes of [offset, offset + length), fewer at the
+  // end of the file, where they lie: in the cache's buffers (pinned during the call) or the
+  // inline data. Returns their number, or the load's error (`consume` is then not called) or
+  // consume's.
+  Task<Result<size_t>> ReadInPlace(uint64_t offset, uint64_t length, const ReadConsumer& consume);
   // The readahead the last Read planned, registered as in flight; the caller runs the task (on
   // this reactor, keeping the file alive until it ends). nullopt: none planned.
   std::optional<Task<void>> TakeReadahead();

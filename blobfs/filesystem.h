@@ -45,6 +45,7 @@
 #include "blobfs/format/timestamp.h"
 #include "common/error.h"
 #include "common/reactor.h"
+#include "common/read_consumer.h"
 #include "common/task.h"
 #include "common/uuid.h"
 
@@ -197,6 +198,10 @@ class FileSystem {
   virtual Task<Status> Release(uint64_t handle) = 0;
   virtual Task<Result<size_t>> Read(uint64_t handle, uint64_t offset,
                                     std::span<const iovec> buffers) = 0;
+  // As Read, without a copy: hands `consume` (common/read_consumer.h) up to `length` bytes from
+  // `offset` in the filesystem's own memory; `consume` is not called when the read fails.
+  virtual Task<Result<size_t>> ReadInPlace(uint64_t handle, uint64_t offset, uint64_t length,
+                                           ReadConsumer consume) = 0;
   // Appends when the handle was opened with O_APPEND (offset is then ignored).
   virtual Task<Result<size_t>> Write(const Credentials& caller, uint64_t handle, uint64_t offset,
                                      std::span<const iovec> buffers) = 0;

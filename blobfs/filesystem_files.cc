@@ -96,6 +96,13 @@ Task<Status> BlobFileSystem::Release(uint64_t handle) {
 
 Task<Result<size_t>> BlobFileSystem::Read(uint64_t handle, uint64_t offset,
                                           std::span<const iovec> buffers) {
+  uint64_t length = 0;
+  for (const iovec& buffer : buffers) length += buffer.iov_len;
+  co_return co_await ReadInPlace(handle, offset, length, CopyingInto(buffers));
+}
+
+Task<Result<size_t>> BlobFileSystem::ReadInPlace(uint64_t handle, uint64_t offset,
+                                                 uint64_t length, ReadConsumer consume) {
   CO_ASSIGN_OR_RETURN(Handle * open, FileHandle(handle));
   if (!Readable(open->flags)) co_return MakeError(EBADF, "handle %d is not open for reading", handle);
   InodeRef inode(open->inode);
@@ -104,7 +111,7 @@ Task<Result<size_t>> BlobFileSystem::Read(uint64_t handle, uint64_t offset,
   std::optional<Task<void>> readahead;
   {
     auto hold = co_await inode->data_lock.Lock();
-    CO_ASSIGN_OR_RETURN(done, co_await data->Read(offset, buffers));
+    CO_ASSIGN_OR_RETURN(done, co_await data->ReadInPlace(offset, length, consume));
     readahead = data->TakeReadahead();
   }
   if (readahead.has_value()) {

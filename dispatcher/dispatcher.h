@@ -176,14 +176,8 @@ class DispatcherChannel {
   Task<void> DoGetxattr(Request& request, bool list);
   Task<void> DoRemovexattr(Request& request);
 
-  // READ's data buffers (max_read bytes each), kept for the next reads: a fresh megabyte per
-  // request costs page faults on every read.
-  std::unique_ptr<char[]> TakeReadBuffer();
-  void GiveBackReadBuffer(std::unique_ptr<char[]> buffer);
-
   Dispatcher& dispatcher_;
   std::unique_ptr<FsdevChannel> fsdev_;
-  std::vector<std::unique_ptr<char[]>> read_buffers_;
 };
 
 }  // namespace blobfs

@@ -54,36 +54,30 @@ Task<void> DispatcherChannel::DoRead(Request& request) {
     ReplyBytes(request, {});
     co_return;
   }
-  // The data goes straight into the transport's reply buffer when it offers one.
+  // The data goes straight into the transport's reply buffer when it offers one; otherwise the
+  // reply is sent from where the fsdev holds the bytes (its cache), without a copy of ours.
   const std::span<char> direct = request.sink.DataBuffer();
-  std::unique_ptr<char[]> buffer;
-  if (direct.size() < in->size) buffer = TakeReadBuffer();
-  char* data = buffer != nullptr ? buffer.get() : direct.data();
-  const iovec target{data, in->size};
-  const std::span<const iovec> targets(&target, 1);
-  Result<size_t> done =
-      co_await fsdev_->Read(request.ctx, request.node_id, in->fh, in->offset, targets);
-  if (done.ok()) {
-    const iovec payload{data, std::min<size_t>(*done, in->size)};
-    ReplyBytes(request, std::span<const iovec>(&payload, 1));
-  } else {
-    ReplyError(request, done.error().code());
+  if (direct.size() >= in->size) {
+    const iovec target{direct.data(), in->size};
+    Result<size_t> done = co_await fsdev_->Read(request.ctx, request.node_id, in->fh, in->offset,
+                                                std::span<const iovec>(&target, 1));
+    if (done.ok()) {
+      const iovec payload{direct.data(), std::min<size_t>(*done, in->size)};
+      ReplyBytes(request, std::span<const iovec>(&payload, 1));
+    } else {
+      ReplyError(request, done.error().code());
+    }
+    co_return;
   }
-  if (buffer != nullptr) GiveBackReadBuffer(std::move(buffer));
-}
-
-std::unique_ptr<char[]> DispatcherChannel::TakeReadBuffer() {
-  if (read_buffers_.empty()) {
-    return std::unique_ptr<char[]>(new char[dispatcher_.session().max_read]);
-  }
-  std::unique_ptr<char[]> buffer = std::move(read_buffers_.back());
-  read_buffers_.pop_back();
-  return buffer;
-}
-
-void DispatcherChannel::GiveBackReadBuffer(std::unique_ptr<char[]> buffer) {
-  constexpr size_t kKeptReadBuffers = 4;
-  if (read_buffers_.size() < kKeptReadBuffers) read_buffers_.push_back(std::move(buffer));
+  bool replied = false;
+  Result<size_t> done = co_await fsdev_->ReadInPlace(
+      request.ctx, request.node_id, in->fh, in->offset, in->size,
+      [this, &request, &replied](std::span<const iovec> data) {
+        replied = true;
+        ReplyBytes(request, data);
+        return Status();
+      });
+  if (!replied) ReplyError(request, done.ok() ? EIO : done.error().code());
 }
 
 Task<void> DispatcherChannel::DoWrite(Request& request) {

@@ -194,6 +194,11 @@ class BlobfsChannel final : public FsdevChannel {
                             uint64_t offset, std::span<const iovec> buffers) override {
     return RunOn(dev_->reactor(), DoTransfer(ctx, node_id, handle, offset, buffers, false));
   }
+  Task<Result<size_t>> ReadInPlace(const FsdevContext& ctx, uint64_t node_id, uint64_t handle,
+                                   uint64_t offset, size_t size, ReadConsumer consume) override {
+    return RunOn(dev_->reactor(), DoReadInPlace(ctx, node_id, handle, offset, size,
+                                                std::move(consume)));
+  }
   Task<Result<size_t>> Write(const FsdevContext& ctx, uint64_t node_id, uint64_t handle,
                              uint64_t offset, std::span<const iovec> buffers) override {
     return RunOn(dev_->reactor(), DoTransfer(ctx, node_id, handle, offset, buffers, true));
@@ -378,6 +383,14 @@ class BlobfsChannel final : public FsdevChannel {
                                .open = {.handle = created->handle,
                                         .keep_cache = true,
                                         .no_flush = true}};
+  }
+  // One piece (a READ is at most max_read): an abort stops it only before it starts.
+  Task<Result<size_t>> DoReadInPlace(const FsdevContext& ctx, uint64_t node_id, uint64_t handle,
+                                     uint64_t offset, size_t size, ReadConsumer consume) {
+    CO_RETURN_IF_ERROR(dev_->CheckHandle(handle, node_id, BlobfsFsdev::Kind::kFile));
+    AbortTracker::Scope scope(dev_->aborts(), ctx.request_id);
+    if (scope.aborted()) co_return MakeError(EINTR, "request %d aborted", ctx.request_id);
+    co_return co_await fs().ReadInPlace(handle, offset, size, std::move(consume));
   }
   Task<Result<size_t>> DoTransfer(const FsdevContext& ctx, uint64_t node_id, uint64_t handle,
                                   uint64_t offset, std::span<const iovec> buffers, bool write) {

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/read_consumer.h"
 #include "common/task.h"
 
 namespace blobfs {
@@ -195,6 +196,14 @@ class FsdevChannel {
   // Fills `buffers` from `offset`: the bytes read (fewer only at end of file or when aborted).
   virtual Task<Result<size_t>> Read(const FsdevContext& ctx, uint64_t node_id, uint64_t handle,
                                     uint64_t offset, std::span<const iovec> buffers) = 0;
+  // As Read, but hands `consume` (common/read_consumer.h) up to `size` bytes wherever they lie, on
+  // whatever thread the fsdev runs the read; `consume` is not called when the read fails. An
+  // fsdev with a cache of its own answers from it without a copy; this default reads into
+  // buffers of the channel's (kept for the next reads: a fresh megabyte per call costs page
+  // faults).
+  virtual Task<Result<size_t>> ReadInPlace(const FsdevContext& ctx, uint64_t node_id,
+                                           uint64_t handle, uint64_t offset, size_t size,
+                                           ReadConsumer consume);
   virtual Task<Result<size_t>> Write(const FsdevContext& ctx, uint64_t node_id, uint64_t handle,
                                      uint64_t offset, std::span<const iovec> buffers) = 0;
   virtual Task<Status> Flush(const FsdevContext& ctx, uint64_t node_id, uint64_t handle) = 0;
@@ -238,6 +247,9 @@ class FsdevChannel {
   virtual Task<Status> Access(const FsdevContext& ctx, uint64_t node_id, int mask) = 0;
   virtual Task<Result<FsdevStatFs>> StatFs(const FsdevContext& ctx, uint64_t node_id) = 0;
   virtual Task<Status> SyncFs(const FsdevContext& ctx) = 0;
+
+ private:
+  std::vector<std::vector<char>> read_buffers_;
 };
 
 // A filesystem device: one instance of a module.

@@ -48,7 +48,7 @@ class BufferCacheTest : public ::testing::Test {
   // Reads as blobfs does, then runs the readahead the read planned (to its end, here).
   Status ReadAt(uint64_t offset, std::vector<std::byte>& bytes) {
     iovec iov{bytes.data(), bytes.size()};
-    Status read = h_.Run(data_->Read(offset, std::span<const iovec>(&iov, 1))).status();
+    Status read = h_.Run(data_->ReadInPlace(offset, iov.iov_len, CopyingInto(std::span<const iovec>(&iov, 1)))).status();
     if (std::optional<Task<void>> ahead = data_->TakeReadahead(); ahead.has_value()) {
       h_.Run(std::move(*ahead));
     }
@@ -150,7 +150,7 @@ TEST_F(BufferCacheTest, ReadaheadRunsBesideCallsAndNeverOverwritesAWrite) {
   Status status = h_.Run([&]() -> Task<Status> {
     for (uint64_t offset : {uint64_t{0}, uint64_t{kBuffer}}) {
       iovec iov{piece.data(), piece.size()};
-      CO_RETURN_IF_ERROR(co_await data_->Read(offset, std::span<const iovec>(&iov, 1)));
+      CO_RETURN_IF_ERROR(co_await data_->ReadInPlace(offset, iov.iov_len, CopyingInto(std::span<const iovec>(&iov, 1))));
     }
     std::optional<Task<void>> ahead = data_->TakeReadahead();
     if (!ahead.has_value()) co_return MakeError(EINVAL, "no readahead after a sequential read");
@@ -159,7 +159,7 @@ TEST_F(BufferCacheTest, ReadaheadRunsBesideCallsAndNeverOverwritesAWrite) {
     iovec in{written.data(), written.size()};
     CO_RETURN_IF_ERROR(co_await data_->Write(2 * kBuffer + 4096, std::span<const iovec>(&in, 1)));
     iovec out{back.data(), back.size()};
-    CO_RETURN_IF_ERROR(co_await data_->Read(2 * kBuffer + 4096, std::span<const iovec>(&out, 1)));
+    CO_RETURN_IF_ERROR(co_await data_->ReadInPlace(2 * kBuffer + 4096, out.iov_len, CopyingInto(std::span<const iovec>(&out, 1))));
     co_return Status();
   }());
   ASSERT_OK(status);

@@ -262,6 +262,45 @@ TEST_P(FsdevTest, SparseDataCopyAndSeek) {
   ASSERT_OK(Call(channel_->Release(ctx_, node, handle)));
 }
 
+TEST_P(FsdevTest, ReadInPlaceHandsOverTheBytesOnceOrFails) {
+  FsdevCreateReply file = Create(root_, "in-place");
+  const uint64_t node = file.entry.node_id;
+  const uint64_t handle = file.open.handle;
+  std::string content(300 << 10, '\0');
+  for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('a' + i % 23);
+  ASSERT_OK(Write(node, handle, 0, content));
+  // Across several cache buffers, in pieces; past the end only what the file holds.
+  std::string got;
+  int calls = 0;
+  ReadConsumer collect = [&](std::span<const iovec> data) {
+    ++calls;
+    for (const iovec& piece : data) got.append(static_cast<const char*>(piece.iov_base), piece.iov_len);
+    return Status();
+  };
+  ASSERT_ASSIGN_OR_FAIL(size_t read,
+                        Call(channel_->ReadInPlace(ctx_, node, handle, 1000, 1 << 20, collect)));
+  EXPECT_EQ(read, content.size() - 1000);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(got, content.substr(1000));
+  // At the end: handed nothing, once.
+  got.clear();
+  ASSERT_ASSIGN_OR_FAIL(read, Call(channel_->ReadInPlace(ctx_, node, handle, content.size(), 4096,
+                                                         collect)));
+  EXPECT_EQ(read, 0u);
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(got, "");
+  // The consumer's failure is the read's; a read that fails never reaches the consumer.
+  ReadConsumer refuse = [&](std::span<const iovec>) {
+    ++calls;
+    return MakeError(ENOENT, "the reply found no waiter");
+  };
+  EXPECT_EQ(ErrCode(Call(channel_->ReadInPlace(ctx_, node, handle, 0, 4096, refuse))), ENOENT);
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(ErrCode(Call(channel_->ReadInPlace(ctx_, node, 999999, 0, 4096, collect))), EBADF);
+  EXPECT_EQ(calls, 3);
+  ASSERT_OK(Call(channel_->Release(ctx_, node, handle)));
+}
+
 TEST_P(FsdevTest, ReadDirPlusTakesLookupsOnlyForAcceptedEntries) {
   FsdevEntry dir = MkDir(root_, "d");
   for (int i = 0; i < 10; ++i) {
