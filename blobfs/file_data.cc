@@ -226,8 +226,9 @@ Task<Status> FileData::LoadRange(std::span<const BufferCache::Handle> range, uin
                 block_size());
     runs.back().blocks.emplace_back(buffer, block);
   }
+  if (runs.empty()) co_return Status();
   if (runs.size() == 1) co_return co_await LoadRun(runs.front());
-  // All at once: the device works on the next runs while the first ones are copied out.
+  // All at once: the device gets a deeper queue than one request at a time.
   std::vector<Task<Status>> loads;
   loads.reserve(runs.size());
   for (BlockRun& run : runs) loads.push_back(LoadRun(run));
