@@ -81,7 +81,8 @@ test_all() {
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     meson test -C build-sanitize --print-errorlogs --num-processes 2 --timeout-multiplier 3 ||
     status=1
-  meson test -C build-fuzz --no-rebuild --print-errorlogs || status=1
+  # Every fuzz target at once, so the run lasts one fuzz_seconds (each gets its share of the CPUs).
+  meson test -C build-fuzz --no-rebuild --print-errorlogs --num-processes 3 || status=1
   python3 tools/test_summary.py build/meson-logs build-sanitize/meson-logs build-fuzz/meson-logs ||
     status=1
   return $status
