@@ -51,12 +51,6 @@ void CopyFromIov(std::span<const iovec> iov, uint64_t iov_offset, std::byte* fla
   }
 }
 
-uint64_t IovTotal(std::span<const iovec> iov) {
-  uint64_t total = 0;
-  for (const iovec& piece : iov) total += piece.iov_len;
-  return total;
-}
-
 // Pins a buffer for the life of a scope that awaits.
 class PinnedBuffer {
  public:
@@ -394,7 +388,7 @@ Task<Status> FileData::LeaveInline() {
 
 Task<Result<size_t>> FileData::Write(uint64_t offset, std::span<const iovec> in) {
   co_await WaitForReadahead();
-  uint64_t length = IovTotal(in);
+  uint64_t length = IovLength(in);
   if (length == 0) co_return size_t{0};
   if (offset >= kMaxFileSize) {
     co_return MakeError(EFBIG, "write at %d is past the largest file (%d bytes)", offset,

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "bdev/iov.h"
 #include "blobfs/access.h"
 #include "blobfs/blob_file_system.h"
 
@@ -96,9 +97,7 @@ Task<Status> BlobFileSystem::Release(uint64_t handle) {
 
 Task<Result<size_t>> BlobFileSystem::Read(uint64_t handle, uint64_t offset,
                                           std::span<const iovec> buffers) {
-  uint64_t length = 0;
-  for (const iovec& buffer : buffers) length += buffer.iov_len;
-  co_return co_await ReadInPlace(handle, offset, length, CopyingInto(buffers));
+  co_return co_await ReadInPlace(handle, offset, IovLength(buffers), CopyingInto(buffers));
 }
 
 Task<Result<size_t>> BlobFileSystem::ReadInPlace(uint64_t handle, uint64_t offset,
