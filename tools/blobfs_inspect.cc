@@ -161,7 +161,7 @@ class Inspector {
 
   Task<Status> Stat(uint64_t ino) {
     std::function<Task<Status>(Blob&, const InodeRecord&)> print =
-        [this, ino](Blob& blob, const InodeRecord& record) -> Task<Status> {
+        [ino](Blob& blob, const InodeRecord& record) -> Task<Status> {
       std::printf("inode 0x%llx: %s, mode 0%o\n", static_cast<unsigned long long>(ino),
                   TypeName(record.mode), record.mode & 07777);
       std::printf("  uid %u, gid %u, nlink %u, size %llu, flags 0x%x\n", record.uid, record.gid,
