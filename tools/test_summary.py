@@ -1,19 +1,19 @@
 #!/usr/bin/env python3
-"""Adds up the GoogleTest cases of one or more `meson test` runs and prints one closing line,
+"""Adds up the GoogleTest cases of one or more `meson test` runs, each named by its log base
+(e.g. build/meson-logs/testlog, as `meson test --logbase` names it), and prints one closing line,
 "tests: N passed, N failed". A test program that failed without reporting a failed case (a crash,
 a sanitizer abort, a timeout) counts as one failure; a program that is not a GoogleTest suite
 counts as one check. Exits 1 when anything failed."""
 import json
-import os
 import sys
 import xml.etree.ElementTree as ET
 
 
-def summarize(log_dir):
+def summarize(log_base):
     passed = failed = 0
     programs_with_cases = set()
     failed_cases_by_program = {}
-    junit = os.path.join(log_dir, "testlog.junit.xml")
+    junit = log_base + ".junit.xml"
     for suite in ET.parse(junit).getroot().iter("testsuite"):
         # A program that is not a GoogleTest suite has no dotted name; testlog.json counts it.
         if suite.get("name", "").count(".") < 1:
@@ -26,7 +26,7 @@ def summarize(log_dir):
                 failed_cases_by_program[program] = failed_cases_by_program.get(program, 0) + 1
             elif case.find("skipped") is None:
                 passed += 1
-    with open(os.path.join(log_dir, "testlog.json")) as log:
+    with open(log_base + ".json") as log:
         for line in log:
             record = json.loads(line)
             ok = record["result"] == "OK"
@@ -40,9 +40,9 @@ def summarize(log_dir):
 
 def main():
     passed = failed = 0
-    for log_dir in sys.argv[1:]:
-        p, f = summarize(log_dir)
-        print(f"{log_dir}: {p} passed, {f} failed")
+    for log_base in sys.argv[1:]:
+        p, f = summarize(log_base)
+        print(f"{log_base}: {p} passed, {f} failed")
         passed += p
         failed += f
     print(f"tests: {passed} passed, {failed} failed")
