@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "bdev/bdev.h"
-#include "bdev/iov.h"
+#include "common/iov.h"
 #include "bdev/reactor_channel.h"
 #include "common/aligned_buffer.h"
 #include "common/clock.h"

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "absl/synchronization/mutex.h"
-#include "bdev/iov.h"
+#include "common/iov.h"
 
 namespace blobfs {
 namespace {

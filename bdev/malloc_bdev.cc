@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bdev/iov.h"
+#include "common/iov.h"
 
 namespace blobfs {
 namespace {

@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bdev/iov.h"
+#include "common/iov.h"
 #include "common/uring_ops.h"
 
 namespace blobfs {

@@ -42,7 +42,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "bdev/bdev.h"
-#include "bdev/iov.h"
+#include "common/iov.h"
 #include "blob/blob_channel.h"
 #include "blob/cluster_run.h"
 #include "blob/extent_map.h"

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "bdev/iov.h"
+#include "common/iov.h"
 #include "blob/blob.h"
 #include "blob/blob_store.h"
 #include "common/when_all.h"

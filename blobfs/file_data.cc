@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "bdev/iov.h"
+#include "common/iov.h"
 #include "common/when_all.h"
 
 namespace blobfs {

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <vector>
 
-#include "bdev/iov.h"
+#include "common/iov.h"
 #include "blobfs/access.h"
 #include "blobfs/blob_file_system.h"
 

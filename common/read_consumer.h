@@ -10,11 +10,13 @@
 #include <sys/uio.h>
 
 #include <algorithm>
-#include <cstring>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <span>
 
 #include "common/error.h"
+#include "common/iov.h"
 
 namespace blobfs {
 
@@ -23,23 +25,14 @@ using ReadConsumer = std::function<Status(std::span<const iovec> data)>;
 // A consumer that copies what it is handed into `out`, from its start (the bytes beyond what
 // `out` holds are dropped); `out` must outlive the read.
 inline ReadConsumer CopyingInto(std::span<const iovec> out) {
-  return [out](std::span<const iovec> data) {
-    size_t slot = 0;
-    size_t slot_offset = 0;
+  return [out, room = IovLength(out)](std::span<const iovec> data) {
+    uint64_t at = 0;
     for (const iovec& piece : data) {
-      size_t done = 0;
-      while (done < piece.iov_len && slot < out.size()) {
-        const size_t take =
-            std::min(piece.iov_len - done, out[slot].iov_len - slot_offset);
-        std::memcpy(static_cast<char*>(out[slot].iov_base) + slot_offset,
-                    static_cast<const char*>(piece.iov_base) + done, take);
-        done += take;
-        slot_offset += take;
-        if (slot_offset == out[slot].iov_len) {
-          ++slot;
-          slot_offset = 0;
-        }
-      }
+      const uint64_t take = std::min<uint64_t>(piece.iov_len, room - at);
+      IovecList target;
+      IovSlice(out, at, take, target);
+      IovCopyFromBuffer(target, static_cast<const std::byte*>(piece.iov_base), take);
+      at += take;
     }
     return Status();
   };

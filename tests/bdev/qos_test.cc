@@ -8,7 +8,7 @@
 
 #include "bdev/bdev.h"
 #include "bdev/driver.h"
-#include "bdev/iov.h"
+#include "common/iov.h"
 #include "bdev/malloc_bdev.h"
 #include "bdev/registry.h"
 #include "common/when_all.h"

@@ -14,7 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "bdev/bdev.h"
 #include "bdev/driver.h"
-#include "bdev/iov.h"
+#include "common/iov.h"
 #include "bdev/registry.h"
 #include "common/aligned_buffer.h"
 #include "common/async_semaphore.h"

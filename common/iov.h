@@ -1,6 +1,7 @@
-// Helpers for scatter/gather lists (iovec arrays) used by the bdev layer and its modules.
-#ifndef BLOBFS_BDEV_IOV_H_
-#define BLOBFS_BDEV_IOV_H_
+// Helpers for scatter/gather lists (iovec arrays): the bdev layer and its modules, and every
+// layer above that moves bytes between such lists.
+#ifndef BLOBFS_COMMON_IOV_H_
+#define BLOBFS_COMMON_IOV_H_
 
 #include <sys/uio.h>
 
@@ -32,4 +33,4 @@ void IovZero(std::span<const iovec> iov, uint64_t length);
 
 }  // namespace blobfs
 
-#endif  // BLOBFS_BDEV_IOV_H_
+#endif  // BLOBFS_COMMON_IOV_H_

@@ -1,4 +1,4 @@
-#include "bdev/iov.h"
+#include "common/iov.h"
 
 #include <algorithm>
 #include <cstring>
