@@ -209,29 +209,41 @@ void DispatcherChannel::ReplyAttr(Request& request, const Result<FsdevAttrReply>
   ReplyStruct(request, out, AttrOutSize());
 }
 
+namespace {
+
+// fuse_open_out.open_flags: `extra` and what the fsdev allows.
+uint32_t OpenOutFlags(const FsdevOpenReply& open, uint32_t extra) {
+  uint32_t flags = extra;
+  if (open.keep_cache) flags |= wire::kOpenKeepCache;
+  if (open.no_flush) flags |= wire::kOpenNoFlush;
+  return flags;
+}
+
+}  // namespace
+
 void DispatcherChannel::ReplyOpen(Request& request, const Result<FsdevOpenReply>& open,
                                   uint32_t extra_flags) {
   if (!open.ok()) {
     ReplyError(request, open.error().code());
     return;
   }
-  wire::OpenOut out{.fh = open->handle, .open_flags = extra_flags, .backing_id = 0};
-  if (open->keep_cache) out.open_flags |= wire::kOpenKeepCache;
-  if (open->no_flush) out.open_flags |= wire::kOpenNoFlush;
+  const wire::OpenOut out{
+      .fh = open->handle, .open_flags = OpenOutFlags(*open, extra_flags), .backing_id = 0};
   ReplyStruct(request, out);
 }
 
-void DispatcherChannel::ReplyCreate(Request& request, const Result<FsdevCreateReply>& created) {
+void DispatcherChannel::ReplyCreate(Request& request, const Result<FsdevCreateReply>& created,
+                                    uint32_t extra_flags) {
   if (!created.ok()) {
     ReplyError(request, created.error().code());
     return;
   }
   const wire::EntryOut entry = ToWireEntry(created->entry, dispatcher_.ids_);
-  wire::OpenOut open{.fh = created->open.handle, .open_flags = 0, .backing_id = 0};
-  if (created->open.keep_cache) open.open_flags |= wire::kOpenKeepCache;
-  if (created->open.no_flush) open.open_flags |= wire::kOpenNoFlush;
+  const wire::OpenOut open{.fh = created->open.handle,
+                           .open_flags = OpenOutFlags(created->open, extra_flags),
+                           .backing_id = 0};
   const iovec payload[2] = {{const_cast<wire::EntryOut*>(&entry), EntryOutSize()},
-                            {&open, sizeof(open)}};
+                            {const_cast<wire::OpenOut*>(&open), sizeof(open)}};
   ReplyBytes(request, payload);
 }
 

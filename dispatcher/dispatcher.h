@@ -128,8 +128,11 @@ class DispatcherChannel {
   }
   void ReplyEntry(Request& request, const Result<FsdevEntry>& entry);
   void ReplyAttr(Request& request, const Result<FsdevAttrReply>& attr);
+  // `extra_flags`: fuse_open_out.open_flags of the dispatcher's own, beside those the fsdev allows.
   void ReplyOpen(Request& request, const Result<FsdevOpenReply>& open, uint32_t extra_flags);
-  void ReplyCreate(Request& request, const Result<FsdevCreateReply>& created);
+  void ReplyCreate(Request& request, const Result<FsdevCreateReply>& created, uint32_t extra_flags);
+  // The open_flags a regular file's handle opened with `native_flags` gets from the dispatcher.
+  uint32_t FileOpenFlags(uint32_t native_flags) const;
   // The size a struct that grew with the protocol has at the negotiated minor.
   size_t EntryOutSize() const;
   size_t AttrOutSize() const;

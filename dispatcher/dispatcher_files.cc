@@ -1,6 +1,7 @@
 // Open files: OPEN, CREATE, TMPFILE, READ, WRITE, FLUSH, RELEASE(DIR), FSYNC(DIR), FALLOCATE,
 // LSEEK, COPY_FILE_RANGE(_64).
 #include <errno.h>
+#include <fcntl.h>
 
 #include <algorithm>
 #include <limits>
@@ -19,7 +20,21 @@ Task<void> DispatcherChannel::DoOpen(Request& request) {
     co_return;
   }
   const uint32_t flags = NativeOpenFlags(in->flags);
-  ReplyOpen(request, co_await fsdev_->Open(request.ctx, request.node_id, flags), 0);
+  ReplyOpen(request, co_await fsdev_->Open(request.ctx, request.node_id, flags),
+            FileOpenFlags(flags));
+}
+
+// A write-only handle writes around the page cache (DIRECT_IO) unless the writeback cache is on.
+// Through the page cache each write(2) becomes a WRITE anyway, but the kernel splits one that
+// starts inside a page it has not read (tar's 10 KiB records: two WRITEs each), and checks
+// security.capability (a GETXATTR) before the first; a direct write is one WRITE per call (up to
+// max_write) that carries the suid-clearing flag instead. Nothing is read through such a handle,
+// and the kernel drops the cached pages a direct write covers, so other handles stay coherent.
+uint32_t DispatcherChannel::FileOpenFlags(uint32_t native_flags) const {
+  const bool write_only = (native_flags & O_ACCMODE) == O_WRONLY;
+  const bool writeback_cache =
+      (dispatcher_.session().flags & wire::init::kWritebackCache) != 0;
+  return write_only && !writeback_cache ? wire::kOpenDirectIo : 0;
 }
 
 Task<void> DispatcherChannel::DoCreate(Request& request, bool unnamed) {
@@ -34,11 +49,14 @@ Task<void> DispatcherChannel::DoCreate(Request& request, bool unnamed) {
   }
   const uint32_t flags = NativeOpenFlags(in->flags);
   if (unnamed) {
-    ReplyCreate(request, co_await fsdev_->TmpFile(request.ctx, request.node_id, in->mode, flags,
-                                                  in->umask));
+    ReplyCreate(request,
+                co_await fsdev_->TmpFile(request.ctx, request.node_id, in->mode, flags, in->umask),
+                FileOpenFlags(flags));
   } else {
-    ReplyCreate(request, co_await fsdev_->Create(request.ctx, request.node_id, *name, in->mode,
-                                                 flags, in->umask));
+    ReplyCreate(request,
+                co_await fsdev_->Create(request.ctx, request.node_id, *name, in->mode, flags,
+                                        in->umask),
+                FileOpenFlags(flags));
   }
 }
 

@@ -98,6 +98,7 @@ inline constexpr uint64_t kHandleKillprivV2 = 1ull << 28;
 inline constexpr uint64_t kSetxattrExt = 1ull << 29;
 inline constexpr uint64_t kInitExt = 1ull << 30;
 // flags2 (shifted into the high half of the 64-bit flags).
+inline constexpr uint64_t kDirectIoAllowMmap = 1ull << 36;
 inline constexpr uint64_t kOverIoUring = 1ull << 41;
 }  // namespace init
 
@@ -118,6 +119,7 @@ inline constexpr uint32_t kKillSuidGid = 1 << 11;
 }  // namespace fattr
 
 // fuse_open_out.open_flags
+inline constexpr uint32_t kOpenDirectIo = 1 << 0;
 inline constexpr uint32_t kOpenKeepCache = 1 << 1;
 inline constexpr uint32_t kOpenCacheDir = 1 << 3;
 inline constexpr uint32_t kOpenNoFlush = 1 << 5;

@@ -30,6 +30,10 @@ constexpr uint16_t kCongestionThreshold = 48;
 //  CACHE_SYMLINKS   symlink targets stay in the page cache.
 //  SETXATTR_EXT     the extended fuse_setxattr_in (we read either form).
 //  INIT_EXT         flags2 in use.
+//  DIRECT_IO_ALLOW_MMAP  a direct write (write-only handles get DIRECT_IO: dispatcher_files.cc)
+//                   first writes back dirty pages that other handles' mappings hold in its range,
+//                   so they cannot land over it later (newer kernels do so without the flag).
+//                   Write-only handles cannot be mapped, so the mmap it allows never happens.
 // Not asked: POSIX_LOCKS/FLOCK_LOCKS unless the fsdev has locks (the kernel's local locks serve a
 // filesystem with one mount); POSIX_ACL (ACLs are stored verbatim, not enforced); DONT_MASK (the
 // kernel applies the umask); SPLICE_* (plain reads and writes); WRITEBACK_CACHE only on request.
@@ -39,7 +43,8 @@ constexpr uint64_t kWanted = wire::init::kAsyncRead | wire::init::kAtomicOTrunc 
                              wire::init::kReaddirplusAuto | wire::init::kAsyncDio |
                              wire::init::kParallelDirops | wire::init::kHandleKillprivV2 |
                              wire::init::kMaxPages | wire::init::kCacheSymlinks |
-                             wire::init::kSetxattrExt | wire::init::kInitExt;
+                             wire::init::kSetxattrExt | wire::init::kInitExt |
+                             wire::init::kDirectIoAllowMmap;
 
 size_t ReplySizeFor(uint32_t minor) {
   if (minor < 5) return wire::kCompatInitOutSize;

@@ -102,7 +102,8 @@ class DispatcherTest : public ::testing::Test {
     wire::EntryOut entry = reply.As<wire::EntryOut>();
     wire::OpenOut open;
     std::memcpy(&open, reply.payload.data() + sizeof(entry), sizeof(open));
-    // blobfs keeps the kernel's page cache (never DIRECT_IO) and needs no FLUSH at close.
+    // blobfs keeps the kernel's page cache (an O_RDWR handle: no DIRECT_IO) and needs no FLUSH
+    // at close.
     EXPECT_EQ(open.open_flags, wire::kOpenKeepCache | wire::kOpenNoFlush);
     return {entry, open.fh};
   }
@@ -319,6 +320,44 @@ TEST_F(DispatcherTest, CreateWriteReadAndAttributes) {
   EXPECT_EQ(statfs.payload.size(), sizeof(wire::StatfsOut));
   EXPECT_GT(statfs.As<wire::StatfsOut>().st.blocks, 0u);
   EXPECT_EQ(statfs.As<wire::StatfsOut>().st.namelen, 255u);
+}
+
+// Write-only handles write around the page cache (one WRITE per write(2), no split at pages
+// the kernel has not read) unless the writeback cache is negotiated; others keep it.
+TEST_F(DispatcherTest, WriteOnlyHandlesAreDirectUnlessTheWritebackCacheIsOn) {
+  const auto open_flags_of = [this](uint64_t node, uint32_t flags) {
+    CapturedReply reply = Call(Request(wire::kOpen, node).Add(wire::OpenIn{flags, 0}));
+    EXPECT_EQ(reply.header.error, 0);
+    return reply.As<wire::OpenOut>().open_flags;
+  };
+  const auto create_flags_of = [this](const std::string& name, uint32_t flags) {
+    wire::CreateIn in{.flags = flags | O_CREAT, .mode = S_IFREG | 0644, .umask = 022};
+    CapturedReply reply = Call(Request(wire::kCreate).Add(in).Name(name));
+    EXPECT_EQ(reply.header.error, 0) << name;
+    wire::OpenOut open;
+    std::memcpy(&open, reply.payload.data() + sizeof(wire::EntryOut), sizeof(open));
+    return open.open_flags;
+  };
+  InitFull();
+  // The kernel writes back other handles' dirty mapped pages before a direct write.
+  EXPECT_NE(dispatcher_->session().flags & wire::init::kDirectIoAllowMmap, 0u);
+  const uint32_t cached = wire::kOpenKeepCache | wire::kOpenNoFlush;
+  EXPECT_EQ(create_flags_of("w", O_WRONLY), cached | wire::kOpenDirectIo);
+  EXPECT_EQ(create_flags_of("rw", O_RDWR), cached);
+  const uint64_t file = Create(wire::kRootId, "f").first.nodeid;
+  EXPECT_EQ(open_flags_of(file, O_WRONLY | O_APPEND), cached | wire::kOpenDirectIo);
+  EXPECT_EQ(open_flags_of(file, O_RDONLY), cached);
+  EXPECT_EQ(open_flags_of(file, O_RDWR), cached);
+
+  // A session with the writeback cache: the kernel gathers writes itself.
+  reactor_->BlockOn(DropChannel());
+  dispatcher_ = std::make_unique<Dispatcher>(*fsdev_, DispatcherOptions{.writeback_cache = true});
+  auto channel = reactor_->BlockOn(OpenChannel());
+  ASSERT_OK(channel.status());
+  channel_ = std::move(*channel);
+  InitFull();
+  EXPECT_EQ(open_flags_of(file, O_WRONLY), cached);
+  EXPECT_EQ(create_flags_of("w2", O_WRONLY), cached);
 }
 
 TEST_F(DispatcherTest, ReadBuildsDataInTheTransportsBufferWhenItFits) {

@@ -118,6 +118,31 @@ ls -l >/dev/null
 rm hard soft h
 cd /
 
+step "write-only handles (direct I/O) and other handles' cached and mapped pages agree"
+python3 - "$mnt/coherent" <<'PY' || fail "direct writes and the page cache disagree"
+import mmap, os, sys
+path = sys.argv[1]
+with open(path, "wb") as f:
+    f.write(b"a" * 8192)
+reader = os.open(path, os.O_RDONLY)
+assert os.pread(reader, 8, 0) == b"aaaaaaaa"  # now in the page cache
+mapped_fd = os.open(path, os.O_RDWR)
+mapping = mmap.mmap(mapped_fd, 8192)
+mapping[0:4] = b"MMAP"  # a dirty mapped page, not yet written back
+writer = os.open(path, os.O_WRONLY)
+assert os.pwrite(writer, b"DIRECT", 2) == 6  # overlaps the dirty bytes
+os.close(writer)
+mapping.flush()
+assert mapping[0:8] == b"MMDIRECT", mapping[0:8]
+assert os.pread(reader, 8, 0) == b"MMDIRECT"
+mapping.close()
+os.close(mapped_fd)
+os.close(reader)
+with open(path, "rb") as f:
+    assert f.read(8) == b"MMDIRECT"
+PY
+rm "$mnt/coherent"
+
 step "a ${big_mb} MiB file written and checksummed"
 head -c $((big_mb << 20)) /dev/urandom | tee "$mnt/big" | sha256sum >"$work/big.sum"
 sed -i "s|-|$mnt/big|" "$work/big.sum"
