@@ -37,18 +37,9 @@ uint64_t RoundUp(uint64_t value, uint64_t unit) { return (value + unit - 1) / un
 // Copies `length` bytes between `iov` (starting `iov_offset` bytes in) and `flat`.
 void CopyFromIov(std::span<const iovec> iov, uint64_t iov_offset, std::byte* flat,
                  uint64_t length) {
-  for (const iovec& piece : iov) {
-    if (length == 0) return;
-    if (iov_offset >= piece.iov_len) {
-      iov_offset -= piece.iov_len;
-      continue;
-    }
-    uint64_t take = std::min<uint64_t>(piece.iov_len - iov_offset, length);
-    std::memcpy(flat, static_cast<const std::byte*>(piece.iov_base) + iov_offset, take);
-    flat += take;
-    length -= take;
-    iov_offset = 0;
-  }
+  IovecList part;
+  IovSlice(iov, iov_offset, length, part);
+  IovCopyToBuffer(part, flat, length);
 }
 
 // Pins a buffer for the life of a scope that awaits.
