@@ -29,9 +29,9 @@ Task<void> DispatcherChannel::DoOpen(Request& request) {
 // starts inside a page it has not read (tar's 10 KiB records: two WRITEs each), and checks
 // security.capability (a GETXATTR) before the first; a direct write is one WRITE per call (up to
 // max_write) that carries the suid-clearing flag instead. Nothing is read through such a handle,
-// and the kernel drops the cached pages a direct write covers, so other handles stay coherent. The
-// price: what such a handle wrote is not left in the page cache for a later reader (blobfs
-// answers that READ from its own buffer cache).
+// and the kernel drops the cached pages a direct write covers, so other handles stay coherent.
+// What such a handle wrote is not left in the page cache: a later reader's READ is answered from
+// blobfs's buffer cache (as fast as before, docs/PERFORMANCE.md).
 uint32_t DispatcherChannel::FileOpenFlags(uint32_t native_flags) const {
   const bool write_only = (native_flags & O_ACCMODE) == O_WRONLY;
   const bool writeback_cache =
