@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <vector>
 
-#include "common/iov.h"
 #include "blobfs/access.h"
 #include "blobfs/blob_file_system.h"
+#include "common/iov.h"
 
 namespace blobfs {
 namespace {

@@ -45,10 +45,15 @@ class BufferCacheTest : public ::testing::Test {
     iovec iov{bytes.data(), bytes.size()};
     return h_.Run(data_->Write(offset, std::span<const iovec>(&iov, 1))).status();
   }
+  // A read into `out`, as BlobFileSystem::Read makes it.
+  Task<Result<size_t>> ReadInto(uint64_t offset, iovec out) {
+    co_return co_await data_->ReadInPlace(offset, out.iov_len,
+                                          CopyingInto(std::span<const iovec>(&out, 1)));
+  }
   // Reads as blobfs does, then runs the readahead the read planned (to its end, here).
   Status ReadAt(uint64_t offset, std::vector<std::byte>& bytes) {
-    iovec iov{bytes.data(), bytes.size()};
-    Status read = h_.Run(data_->ReadInPlace(offset, iov.iov_len, CopyingInto(std::span<const iovec>(&iov, 1)))).status();
+    const iovec iov{bytes.data(), bytes.size()};
+    Status read = h_.Run(ReadInto(offset, iov)).status();
     if (std::optional<Task<void>> ahead = data_->TakeReadahead(); ahead.has_value()) {
       h_.Run(std::move(*ahead));
     }
@@ -150,7 +155,7 @@ TEST_F(BufferCacheTest, ReadaheadRunsBesideCallsAndNeverOverwritesAWrite) {
   Status status = h_.Run([&]() -> Task<Status> {
     for (uint64_t offset : {uint64_t{0}, uint64_t{kBuffer}}) {
       iovec iov{piece.data(), piece.size()};
-      CO_RETURN_IF_ERROR(co_await data_->ReadInPlace(offset, iov.iov_len, CopyingInto(std::span<const iovec>(&iov, 1))));
+      CO_RETURN_IF_ERROR(co_await ReadInto(offset, iov));
     }
     std::optional<Task<void>> ahead = data_->TakeReadahead();
     if (!ahead.has_value()) co_return MakeError(EINVAL, "no readahead after a sequential read");
@@ -159,7 +164,7 @@ TEST_F(BufferCacheTest, ReadaheadRunsBesideCallsAndNeverOverwritesAWrite) {
     iovec in{written.data(), written.size()};
     CO_RETURN_IF_ERROR(co_await data_->Write(2 * kBuffer + 4096, std::span<const iovec>(&in, 1)));
     iovec out{back.data(), back.size()};
-    CO_RETURN_IF_ERROR(co_await data_->ReadInPlace(2 * kBuffer + 4096, out.iov_len, CopyingInto(std::span<const iovec>(&out, 1))));
+    CO_RETURN_IF_ERROR(co_await ReadInto(2 * kBuffer + 4096, out));
     co_return Status();
   }());
   ASSERT_OK(status);
