@@ -1,6 +1,8 @@
 #include "blobfs/buffer_cache.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <iterator>
 
 namespace blobfs {
@@ -16,38 +18,67 @@ BufferCache::BufferCache(BlobStore& store, BufferCacheOptions options)
     : store_(store),
       options_(options),
       block_size_(std::max<uint32_t>(4096, store.io_unit_size())),
-      arena_(options_.buffer_size) {
+      arena_(block_size_, std::bit_width(options_.buffer_size / block_size_)) {
   CHECK_EQ(options_.buffer_size % block_size_, 0u);
-  CHECK_LE(options_.buffer_size / block_size_, 32u) << "block bits are kept in 32-bit masks";
+  CHECK(std::has_single_bit(blocks_per_buffer())) << "buffers are a power of two blocks";
+  CHECK_LE(blocks_per_buffer(), 32u) << "block bits are kept in 32-bit masks";
 }
 
-BufferCache::Handle BufferCache::Allocate(void* owner, uint64_t index,
+size_t BufferCache::SlotClass(uint32_t blocks) const {
+  CHECK(blocks >= 1 && blocks <= blocks_per_buffer()) << blocks << " blocks";
+  return std::bit_width(std::bit_ceil(blocks)) - 1;
+}
+
+BufferCache::Handle BufferCache::Allocate(void* owner, uint64_t index, uint32_t blocks,
                                           std::function<void()> on_evict) {
-  if (bytes_ + options_.buffer_size > options_.capacity_bytes) EvictClean();
+  const size_t slot_class = SlotClass(blocks);
+  const uint64_t size = arena_.slot_size(slot_class);
+  EvictClean(size);
   buffers_.push_front(Buffer{.owner = owner,
                              .index = index,
-                             .memory = arena_.Take(),
+                             .memory = arena_.Take(slot_class),
+                             .blocks = uint32_t{1} << slot_class,
                              .valid = 0,
                              .dirty = 0,
                              .pins = 0,
                              .on_evict = std::move(on_evict)});
-  bytes_ += options_.buffer_size;
+  bytes_ += size;
   return buffers_.begin();
 }
 
+void BufferCache::Grow(Handle buffer, uint32_t blocks) {
+  if (blocks <= buffer->blocks) return;
+  CHECK_EQ(buffer->pins, 0u) << "a pinned buffer cannot move";
+  const size_t old_class = SlotClass(buffer->blocks);
+  const size_t new_class = SlotClass(blocks);
+  const uint64_t old_size = arena_.slot_size(old_class);
+  const uint64_t new_size = arena_.slot_size(new_class);
+  Touch(buffer);
+  ++buffer->pins;  // Not evicted to make room for itself.
+  EvictClean(new_size - old_size);
+  --buffer->pins;
+  std::byte* memory = arena_.Take(new_class);
+  std::memcpy(memory, buffer->memory, old_size);
+  arena_.Give(buffer->memory, old_class);
+  buffer->memory = memory;
+  buffer->blocks = uint32_t{1} << new_class;
+  bytes_ += new_size - old_size;
+}
+
 void BufferCache::Free(Handle buffer) {
-  bytes_ -= options_.buffer_size;
-  arena_.Give(buffer->memory);
+  const size_t slot_class = SlotClass(buffer->blocks);
+  bytes_ -= arena_.slot_size(slot_class);
+  arena_.Give(buffer->memory, slot_class);
   buffers_.erase(buffer);
 }
 
-void BufferCache::EvictClean() {
+void BufferCache::EvictClean(uint64_t bytes) {
   // From the least recently used end. Dirty and pinned buffers stay (their owners write them back
   // or unpin them); each one met moves to the front, so a cache full of dirty buffers costs a
   // bounded scan per allocation, not one over the whole cache.
   size_t kept = 0;
   while (!buffers_.empty() && kept < kEvictScanLimit &&
-         bytes_ + options_.buffer_size > options_.capacity_bytes) {
+         bytes_ + bytes > options_.capacity_bytes) {
     auto it = std::prev(buffers_.end());
     if (it->dirty != 0 || it->pins != 0) {
       buffers_.splice(buffers_.begin(), buffers_, it);
@@ -55,9 +86,7 @@ void BufferCache::EvictClean() {
       continue;
     }
     std::function<void()> forget = std::move(it->on_evict);
-    bytes_ -= options_.buffer_size;
-    arena_.Give(it->memory);
-    buffers_.erase(it);
+    Free(it);
     if (forget) forget();
   }
 }

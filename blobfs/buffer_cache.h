@@ -2,9 +2,12 @@
 // cap, and the space reservation that keeps write-back from running out of clusters.
 //
 // Contract:
-//  - A buffer is buffer_size bytes of one file at a buffer-aligned offset, with a valid and a
-//    dirty bit per block (block_size, the filesystem block). Buffers are owned here; files find
-//    theirs through their own index (FileData) and tell the cache when they use one (Touch).
+//  - A buffer stands for buffer_size bytes of one file at a buffer-aligned offset, with a valid
+//    and a dirty bit per block (block_size, the filesystem block). Its memory holds only its
+//    first `blocks` blocks (a power of two, up to blocks_per_buffer()), so a small file's buffer
+//    takes a 16th of a full one, not the whole; Grow moves a buffer to more memory. Buffers are
+//    owned here; files find theirs through their own index (FileData) and tell the cache when
+//    they use one (Touch). The capacity counts the memory buffers hold.
 //  - Allocate may evict clean buffers, least recently used first, to stay under the capacity;
 //    dirty buffers are never evicted — over_capacity() tells writers (and the filesystem's
 //    commit) to write back. An allocation passes over at most a bounded number of dirty or pinned
@@ -43,7 +46,8 @@ class BufferCache {
   struct Buffer {
     void* owner = nullptr;
     uint64_t index = 0;  // Offset / buffer_size.
-    std::byte* memory = nullptr;  // buffer_size bytes, from the arena.
+    std::byte* memory = nullptr;  // `blocks` blocks, from the arena.
+    uint32_t blocks = 0;  // Blocks the memory holds: a power of two.
     uint32_t valid = 0;  // Bit b: block b holds the file's bytes.
     uint32_t dirty = 0;  // Bit b: block b differs from the blob.
     uint32_t pins = 0;   // In use by a call that awaits: not evicted.
@@ -59,8 +63,12 @@ class BufferCache {
   uint32_t blocks_per_buffer() const { return options_.buffer_size / block_size_; }
   uint64_t cluster_size() const { return store_.cluster_size(); }
 
-  // A new, empty buffer (no valid blocks) for `owner`'s buffer `index`.
-  Handle Allocate(void* owner, uint64_t index, std::function<void()> on_evict);
+  // A new, empty buffer (no valid blocks) for `owner`'s buffer `index`, holding at least
+  // `blocks` blocks (1 to blocks_per_buffer()).
+  Handle Allocate(void* owner, uint64_t index, uint32_t blocks, std::function<void()> on_evict);
+  // Makes `buffer` hold at least `blocks` blocks, keeping its bytes; it must not be pinned (its
+  // memory may move).
+  void Grow(Handle buffer, uint32_t blocks);
   void Touch(Handle buffer) { buffers_.splice(buffers_.begin(), buffers_, buffer); }
   void Free(Handle buffer);
   bool over_capacity() const { return bytes_ > options_.capacity_bytes; }
@@ -73,7 +81,10 @@ class BufferCache {
   uint64_t reserved_bytes() const { return reserved_; }
 
  private:
-  void EvictClean();
+  // The arena's class for a buffer of `blocks` blocks (rounded up to a power of two).
+  size_t SlotClass(uint32_t blocks) const;
+  // Evicts clean buffers until `bytes` more fit under the capacity (or the scan gives up).
+  void EvictClean(uint64_t bytes);
 
   BlobStore& store_;
   const BufferCacheOptions options_;

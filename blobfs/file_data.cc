@@ -104,15 +104,39 @@ uint64_t FileData::allocated_bytes() const {
          cache_.cluster_size();
 }
 
-BufferCache::Handle FileData::GetBuffer(uint64_t index) {
+uint32_t FileData::BlocksBelow(uint64_t index, uint64_t end) const {
+  const uint64_t base = index * buffer_size();
+  if (end <= base) return 0;
+  return static_cast<uint32_t>(std::min<uint64_t>(cache_.blocks_per_buffer(),
+                                                   (end - base + block_size() - 1) / block_size()));
+}
+
+std::byte* FileData::BlockMemory(BufferCache::Handle buffer, uint32_t block) const {
+  DCHECK_LT(block, buffer->blocks) << "block past the buffer's memory";
+  return buffer->memory + uint64_t{block} * block_size();
+}
+
+BufferCache::Handle FileData::GetBuffer(uint64_t index, uint32_t blocks) {
+  blocks = std::max({blocks, BlocksBelow(index, size_), uint32_t{1}});
   if (auto it = buffers_.find(index); it != buffers_.end()) {
+    cache_.Grow(it->second, blocks);
     cache_.Touch(it->second);
     return it->second;
   }
   BufferCache::Handle buffer =
-      cache_.Allocate(this, index, [this, index] { buffers_.erase(index); });
+      cache_.Allocate(this, index, blocks, [this, index] { buffers_.erase(index); });
   buffers_.emplace(index, buffer);
   return buffer;
+}
+
+void FileData::SetSize(uint64_t size) {
+  if (size > size_) {
+    for (auto it = buffers_.lower_bound(size_ / buffer_size());
+         it != buffers_.end() && it->first * buffer_size() < size; ++it) {
+      cache_.Grow(it->second, BlocksBelow(it->first, size));
+    }
+  }
+  size_ = size;
 }
 
 Task<Status> FileData::LoadBlocks(BufferCache::Handle buffer, uint32_t first, uint32_t count) {
@@ -127,7 +151,8 @@ Task<Status> FileData::LoadBlocks(BufferCache::Handle buffer, uint32_t first, ui
     while (run_end < first + count && (buffer->valid >> run_end & 1) == 0) ++run_end;
     uint64_t offset = base + uint64_t{block} * block_size();
     uint64_t length = uint64_t{run_end - block} * block_size();
-    std::byte* target = buffer->memory + uint64_t{block} * block_size();
+    std::byte* target = BlockMemory(buffer, block);
+    DCHECK_LE(run_end, buffer->blocks);
     uint64_t blob_end = blob_.size_bytes();
     uint64_t readable = offset >= blob_end ? 0 : std::min(length, blob_end - offset);
     if (readable > 0) {
@@ -161,7 +186,7 @@ void FileData::ClearDirty(BufferCache::Handle buffer) {
 std::vector<BufferCache::Handle> FileData::PinRange(uint64_t begin, uint64_t end) {
   std::vector<BufferCache::Handle> range;
   for (uint64_t index = begin / buffer_size(); index <= (end - 1) / buffer_size(); ++index) {
-    range.push_back(GetBuffer(index));
+    range.push_back(GetBuffer(index, BlocksBelow(index, end)));
     ++range.back()->pins;
   }
   return range;
@@ -207,8 +232,7 @@ Task<Status> FileData::LoadRange(std::span<const BufferCache::Handle> range, uin
       runs.push_back(BlockRun{.offset = file_block * block_size()});
       extending = true;
     }
-    AppendToRun(runs.back().iov, buffer->memory + uint64_t{block} * block_size(),
-                block_size());
+    AppendToRun(runs.back().iov, BlockMemory(buffer, block), block_size());
     runs.back().blocks.emplace_back(buffer, block);
   }
   if (runs.empty()) co_return Status();
@@ -246,6 +270,7 @@ Task<Result<size_t>> FileData::ReadInPlace(uint64_t offset, uint64_t length,
       BufferCache::Handle buffer = range[at / buffer_size() - first_index];
       const uint64_t within = at % buffer_size();
       const uint64_t take = std::min(offset + length - at, buffer_size() - within);
+      DCHECK_LE(within + take, uint64_t{buffer->blocks} * block_size());
       AppendToRun(pieces, buffer->memory + within, take);
       at += take;
     }
@@ -328,10 +353,10 @@ Task<Result<size_t>> FileData::WriteThroughCache(uint64_t offset, uint64_t lengt
     uint64_t index = at / buffer_size();
     uint64_t within = at % buffer_size();
     uint64_t take = std::min(length - done, buffer_size() - within);
-    BufferCache::Handle buffer = GetBuffer(index);
-    PinnedBuffer pin(buffer);
     uint32_t first = static_cast<uint32_t>(within / block_size());
     uint32_t last = static_cast<uint32_t>((within + take - 1) / block_size());
+    BufferCache::Handle buffer = GetBuffer(index, last + 1);
+    PinnedBuffer pin(buffer);
     // Edge blocks the write covers only in part keep their other bytes.
     if (within % block_size() != 0) CO_RETURN_IF_ERROR(co_await LoadBlocks(buffer, first, 1));
     if ((within + take) % block_size() != 0) {
@@ -345,7 +370,7 @@ Task<Result<size_t>> FileData::WriteThroughCache(uint64_t offset, uint64_t lengt
       take = std::min(take, fits);
     }
     if (take > 0) {
-      std::byte* target = buffer->memory + within;
+      std::byte* target = BlockMemory(buffer, first) + within % block_size();
       if (in.empty()) {
         std::memset(target, 0, take);
       } else {
@@ -399,7 +424,7 @@ Task<Result<size_t>> FileData::Write(uint64_t offset, std::span<const iovec> in)
   co_await cache_.RefreshFreeSpace();
   CO_ASSIGN_OR_RETURN(size_t written, co_await WriteThroughCache(offset, length, in));
   if (written == 0) co_return MakeError(ENOSPC, "no space left for inode 0x%x", blob_.id());
-  size_ = std::max<uint64_t>(size_, offset + written);
+  SetSize(std::max<uint64_t>(size_, offset + written));
   if (cache_.over_capacity()) CO_RETURN_IF_ERROR(co_await WriteBack());
   co_return written;
 }
@@ -465,7 +490,7 @@ Task<Status> FileData::WriteBack() {
         if (!status.ok()) break;
       }
       if (run.empty()) run_offset = offset;
-      AppendToRun(run, buffer->memory + uint64_t{block} * block_size(), block_size());
+      AppendToRun(run, BlockMemory(buffer, block), block_size());
       run_blocks.emplace_back(buffer, block);
     }
   }
@@ -524,7 +549,7 @@ Task<Status> FileData::Truncate(uint64_t new_size) {
       it = reserved_clusters_.erase(it);
     }
   }
-  size_ = new_size;
+  SetSize(new_size);
   co_return Status();
 }
 
@@ -638,7 +663,7 @@ Task<Status> FileData::Fallocate(int mode, uint64_t offset, uint64_t length) {
   }
   if (inline_.has_value()) CO_RETURN_IF_ERROR(co_await LeaveInline());
   CO_RETURN_IF_ERROR(co_await AllocateRange(offset, length));
-  if (!keep_size) size_ = std::max(size_, end);
+  if (!keep_size) SetSize(std::max(size_, end));
   co_return Status();
 }
 

@@ -113,8 +113,17 @@ class FileData {
   Task<void> RunReadahead(Range range);
   // Waits until no readahead is in flight and forgets the window (the file is about to change).
   Task<void> WaitForReadahead();
-  // The cached buffer `index`, created (empty) if absent.
-  BufferCache::Handle GetBuffer(uint64_t index);
+  // The cached buffer `index`, created (empty) if absent, holding at least `blocks` blocks and
+  // every block of it below the size (grown if need be: it must not be pinned then).
+  BufferCache::Handle GetBuffer(uint64_t index, uint32_t blocks);
+  // How many blocks of buffer `index` lie below the offset `end`.
+  uint32_t BlocksBelow(uint64_t index, uint64_t end) const;
+  // Where block `block` of `buffer` lies in memory (the buffer must hold it).
+  std::byte* BlockMemory(BufferCache::Handle buffer, uint32_t block) const;
+  // Blob mode: the size becomes `size`. Every buffer holds all of its blocks below the size, which
+  // is what lets reads (and readaheads, beside other calls) never grow one: buffers that a
+  // growing size reaches grow here.
+  void SetSize(uint64_t size);
   // Makes blocks [first, first + count) of `buffer` valid, reading what the blob holds.
   Task<Status> LoadBlocks(BufferCache::Handle buffer, uint32_t first, uint32_t count);
   // Marks a block dirty, reserving its cluster when the blob has none there yet.

@@ -4,6 +4,7 @@
 // full of them passes over a bounded number.
 #include <sys/uio.h>
 
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -106,16 +107,16 @@ TEST_F(BufferCacheTest, EvictionPassesOverABoundedNumberOfDirtyBuffers) {
   std::vector<bool> evicted(kBuffers + 2, false);
   std::vector<BufferCache::Handle> handles;
   for (int i = 0; i < kBuffers; ++i) {
-    handles.push_back(cache.Allocate(this, i, [&evicted, i] { evicted[i] = true; }));
+    handles.push_back(cache.Allocate(this, i, 16, [&evicted, i] { evicted[i] = true; }));
     handles.back()->dirty = 1;
   }
   handles[80]->dirty = 0;
   // The first allocation past the cap passes over the 64 oldest (dirty) buffers and gives up:
   // dirty buffers stay whatever the cap. The next one reaches the clean buffer.
-  cache.Allocate(this, kBuffers, [&evicted] { evicted[kBuffers] = true; });
+  cache.Allocate(this, kBuffers, 16, [&evicted] { evicted[kBuffers] = true; });
   EXPECT_FALSE(evicted[80]);
   EXPECT_TRUE(cache.over_capacity());
-  cache.Allocate(this, kBuffers + 1, [&evicted] { evicted[kBuffers + 1] = true; });
+  cache.Allocate(this, kBuffers + 1, 16, [&evicted] { evicted[kBuffers + 1] = true; });
   for (int i = 0; i <= kBuffers + 1; ++i) EXPECT_EQ(evicted[i], i == 80) << i;
   EXPECT_EQ(cache.bytes(), uint64_t{kBuffers + 1} * kBuffer);
 }
@@ -175,6 +176,65 @@ TEST_F(BufferCacheTest, ReadaheadRunsBesideCallsAndNeverOverwritesAWrite) {
   std::vector<std::byte> expected(data.begin(), data.begin() + window.size());
   std::copy(written.begin(), written.end(), expected.begin() + 2 * kBuffer + 4096);
   EXPECT_TRUE(bdev_test::SameBytes(window, expected));
+}
+
+TEST_F(BufferCacheTest, ASmallFileTakesMemoryForItsBlocksOnlyAndGrowsWithIt) {
+  // 5,000 bytes: two 4 KiB blocks, in an 8 KiB buffer (not a 64 KiB one).
+  std::vector<std::byte> head = bdev_test::Pattern(5000, 11);
+  ASSERT_OK(WriteAt(0, head));
+  EXPECT_EQ(cache_->bytes(), 8192u);
+  // Appending to 20,000 bytes (five blocks) moves it to 32 KiB, keeping what was written.
+  std::vector<std::byte> more = bdev_test::Pattern(15000, 12);
+  ASSERT_OK(WriteAt(5000, more));
+  EXPECT_EQ(cache_->bytes(), 32768u);
+  std::vector<std::byte> back(20000);
+  ASSERT_OK(ReadAt(0, back));
+  std::vector<std::byte> expected = head;
+  expected.insert(expected.end(), more.begin(), more.end());
+  EXPECT_TRUE(bdev_test::SameBytes(back, expected));
+  // A write far past the end: the first buffer now lies wholly below the size and holds all of
+  // its blocks, so the hole between reads as zeroes from memory.
+  std::vector<std::byte> far = bdev_test::Pattern(4096, 13);
+  ASSERT_OK(WriteAt(3 * kBuffer, far));
+  EXPECT_EQ(cache_->bytes(), uint64_t{kBuffer} + 4096);
+  std::vector<std::byte> whole(3 * kBuffer + 4096);
+  ASSERT_OK(ReadAt(0, whole));
+  expected.resize(3 * kBuffer);
+  expected.insert(expected.end(), far.begin(), far.end());
+  EXPECT_TRUE(bdev_test::SameBytes(whole, expected));
+}
+
+TEST_F(BufferCacheTest, ATruncateThatGrowsTheFileGrowsItsLastBuffer) {
+  std::vector<std::byte> head = bdev_test::Pattern(3000, 14);
+  ASSERT_OK(WriteAt(0, head));
+  EXPECT_EQ(cache_->bytes(), 4096u);
+  ASSERT_OK(h_.Run(data_->Truncate(40000)));  // Ten blocks: a 64 KiB buffer.
+  EXPECT_EQ(cache_->bytes(), uint64_t{kBuffer});
+  std::vector<std::byte> back(40000);
+  ASSERT_OK(ReadAt(0, back));
+  std::vector<std::byte> expected = head;
+  expected.resize(40000, std::byte{0});
+  EXPECT_TRUE(bdev_test::SameBytes(back, expected));
+}
+
+TEST_F(BufferCacheTest, TheCapCountsTheMemoryBuffersHold) {
+  // 512 one-block buffers fill a 2 MiB cap exactly; one more evicts the least recently used.
+  BufferCache cache(h_.store(), {.capacity_bytes = 2 * kMiB, .buffer_size = kBuffer});
+  std::vector<bool> evicted(513, false);
+  for (int i = 0; i < 512; ++i) cache.Allocate(this, i, 1, [&evicted, i] { evicted[i] = true; });
+  EXPECT_EQ(cache.bytes(), 2 * kMiB);
+  EXPECT_FALSE(cache.over_capacity());
+  BufferCache::Handle last = cache.Allocate(this, 512, 1, [&evicted] { evicted[512] = true; });
+  EXPECT_TRUE(evicted[0]);
+  EXPECT_FALSE(evicted[1]);
+  // Growing one to a full buffer makes room for its 60 KiB more in the same way.
+  std::memset(last->memory, 0x5a, 4096);
+  cache.Grow(last, 16);
+  EXPECT_EQ(last->blocks, 16u);
+  EXPECT_EQ(last->memory[4095], std::byte{0x5a});
+  EXPECT_EQ(cache.bytes(), 2 * kMiB);
+  for (int i = 1; i <= 15; ++i) EXPECT_TRUE(evicted[i]) << i;
+  EXPECT_FALSE(evicted[16]);
 }
 
 }  // namespace
