@@ -284,7 +284,7 @@ Task<Result<size_t>> FileData::ReadInPlace(uint64_t offset, uint64_t length,
 
 void FileData::PlanReadahead(uint64_t offset, uint64_t length) {
   const uint64_t end = offset + length;
-  const uint64_t window_max = cache_.options().readahead_max;
+  const uint64_t window_max = cache_.readahead_max();
   // A stream's reads land near the furthest point it reached (the kernel sends several of them
   // at once, so they may arrive out of order); any other read starts a new stream.
   if (offset + window_max >= stream_end_ && offset <= stream_end_ + window_max) {

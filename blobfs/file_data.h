@@ -13,8 +13,9 @@
 //    until blobfs commits the blob and flushes. A write that needs clusters the store cannot
 //    give (counting other files' reservations) is cut short; with nothing written it is ENOSPC.
 //  - Sequential reads read ahead in the background: after a read, TakeReadahead hands out the
-//    load of the window past it (growing from 128 KiB to readahead_max; topped up once half of it
-//    was consumed), which the caller runs as a task of its own, without the inode's data lock.
+//    load of the window past it (growing from 128 KiB to the cache's readahead_max(); topped up
+//    once half of it was consumed), which the caller runs as a task of its own, without the
+//    inode's data lock.
 //    A Read of blocks being loaded waits for that load; every call that changes the file's bytes
 //    or buffers (Write, Truncate, Fallocate, WriteBack) first waits for all loads to finish, and
 //    Discard must not run during one.

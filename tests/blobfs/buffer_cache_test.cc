@@ -96,7 +96,7 @@ TEST_F(BufferCacheTest, MemoryStaysNearTheCapForFilesManyTimesItsSize) {
     peak = std::max(peak, cache_->bytes());
   }
   // Reads may hold what they read ahead on top of the cap.
-  EXPECT_LE(peak, kCap + chunk.size() + cache_->options().readahead_max + kBuffer);
+  EXPECT_LE(peak, kCap + chunk.size() + cache_->readahead_max() + kBuffer);
   EXPECT_GT(peak, kCap / 2);  // The cache was used, not bypassed.
 }
 
