@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "blob/blob_store.h"
 #include "blobfs/buffer_cache.h"
 #include "blobfs/filesystem.h"
@@ -131,8 +132,14 @@ class BlobFileSystem final : public FileSystem {
   Task<Status> ForgetDeleted(std::vector<Inode*> deleted);
   // Closes unreferenced clean inodes while the table is over its cap.
   Task<void> EvictIdle();
-  Task<Status> AddOrphan(Inode& inode);
+  // Notes that `inode` (queued by the caller) lost its last link: the next commit enters it in
+  // the orphan directory.
+  void AddOrphan(Inode& inode);
+  // Drops the orphan entry of `ino`, or the note of one not entered yet.
   Task<Status> RemoveOrphan(uint64_t ino);
+  // Enters the noted orphans in the orphan directory (the committer, before its snapshot). On
+  // failure the ones not entered stay noted.
+  Task<Status> EnterOrphans();
   uint64_t NextGeneration();
 
   // --- commit (filesystem_commit.cc)
@@ -173,7 +180,7 @@ class BlobFileSystem final : public FileSystem {
                                    std::string_view name, uint32_t mode, uint64_t rdev,
                                    std::string_view symlink_target);
   // Drops one link of `child` (its entry already removed) and reclaims it if that was the last.
-  Task<Status> DropLink(Inode& child);
+  void DropLink(Inode& child);
   // EINVAL when `dir` is `ancestor` or lies below it.
   Task<Status> CheckNotBelow(uint64_t dir, uint64_t ancestor);
   Task<Status> DoRename(const Credentials& caller, uint64_t parent, std::string_view name,
@@ -196,6 +203,9 @@ class BlobFileSystem final : public FileSystem {
   absl::flat_hash_map<uint64_t, std::unique_ptr<Inode>> inodes_;
   InodeRef root_;
   InodeRef orphans_;
+  // Unlinked inodes whose orphan entries the next commit makes (before it, nothing on the device
+  // names them unlinked, so no entry is needed yet; the call stays off the orphan directory).
+  absl::flat_hash_set<uint64_t> orphans_to_enter_;
   absl::flat_hash_map<uint64_t, Handle> handles_;
   uint64_t next_handle_ = 1;
 

@@ -124,6 +124,12 @@ Task<Status> BlobFileSystem::CommitGroup() {
   co_await commit_lock_.Acquire();
   // A snapshot with no namespace change half done: the queue, the records, the reclaims.
   co_await ns_lock_.Acquire();
+  // The orphan entries of this commit's unlinks go in with them.
+  if (Status entered = co_await EnterOrphans(); !entered.ok()) {
+    ns_lock_.Release();
+    commit_lock_.Release();
+    co_return entered;
+  }
   uint64_t target = change_seq_;
   std::vector<InodeRef> batch;
   batch.reserve(queue_.size());

@@ -226,15 +226,25 @@ Task<void> BlobFileSystem::EvictIdle() {
   }
 }
 
-Task<Status> BlobFileSystem::AddOrphan(Inode& inode) {
+void BlobFileSystem::AddOrphan(Inode& inode) {
+  orphans_to_enter_.insert(inode.ino);
+}
+
+Task<Status> BlobFileSystem::EnterOrphans() {
+  if (orphans_to_enter_.empty()) co_return Status();
   CO_ASSIGN_OR_RETURN(DirTree * tree, co_await DirOf(*orphans_));
-  Result<uint64_t> added = co_await tree->Insert(OrphanEntryName(inode.ino), inode.ino, DT_UNKNOWN);
-  if (!added.ok() && added.error().code() != EEXIST) co_return added.error();
   Queue(*orphans_);
+  while (!orphans_to_enter_.empty()) {
+    const uint64_t ino = *orphans_to_enter_.begin();
+    Result<uint64_t> added = co_await tree->Insert(OrphanEntryName(ino), ino, DT_UNKNOWN);
+    if (!added.ok() && added.error().code() != EEXIST) co_return added.error();
+    orphans_to_enter_.erase(ino);
+  }
   co_return Status();
 }
 
 Task<Status> BlobFileSystem::RemoveOrphan(uint64_t ino) {
+  if (orphans_to_enter_.erase(ino) != 0) co_return Status();
   CO_ASSIGN_OR_RETURN(DirTree * tree, co_await DirOf(*orphans_));
   Result<DirEntry> removed = co_await tree->Remove(OrphanEntryName(ino));
   if (!removed.ok() && removed.error().code() != ENOENT) co_return removed.error();

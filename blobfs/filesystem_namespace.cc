@@ -169,7 +169,7 @@ Task<Result<InodeAttr>> BlobFileSystem::Link(const Credentials& caller, uint64_t
   co_return AttrOf(*child);
 }
 
-Task<Status> BlobFileSystem::DropLink(Inode& child) {
+void BlobFileSystem::DropLink(Inode& child) {
   Timestamp now = Timestamp::Now();
   child.record.ctime = now;
   if (child.record.is_dir()) {
@@ -179,10 +179,9 @@ Task<Status> BlobFileSystem::DropLink(Inode& child) {
   }
   MarkDirty(child);
   if (child.record.nlink == 0) {
-    CO_RETURN_IF_ERROR(co_await AddOrphan(child));
+    AddOrphan(child);
     MaybeReclaim(child);
   }
-  co_return Status();
 }
 
 Task<Status> BlobFileSystem::Unlink(const Credentials& caller, uint64_t parent,
@@ -201,7 +200,8 @@ Task<Status> BlobFileSystem::Unlink(const Credentials& caller, uint64_t parent,
   CO_RETURN_IF_ERROR((co_await tree->Remove(name)).status());
   dir->record.mtime = dir->record.ctime = Timestamp::Now();
   MarkDirty(*dir);
-  co_return co_await DropLink(*child);
+  DropLink(*child);
+  co_return Status();
 }
 
 Task<Status> BlobFileSystem::RmDir(const Credentials& caller, uint64_t parent,
@@ -229,7 +229,8 @@ Task<Status> BlobFileSystem::RmDir(const Credentials& caller, uint64_t parent,
   dir->record.mtime = dir->record.ctime = Timestamp::Now();
   if (dir->record.nlink > 2) --dir->record.nlink;
   MarkDirty(*dir);
-  co_return co_await DropLink(*child);
+  DropLink(*child);
+  co_return Status();
 }
 
 Task<Status> BlobFileSystem::CheckNotBelow(uint64_t dir, uint64_t ancestor) {
@@ -368,7 +369,7 @@ Task<Status> BlobFileSystem::DoRename(const Credentials& caller, uint64_t parent
     if (target.get() != nullptr) {
       // The replaced directory's ".." no longer counts toward the new parent.
       if (target->record.is_dir()) --to_dir->record.nlink;
-      CO_RETURN_IF_ERROR(co_await DropLink(*target));
+      DropLink(*target);
     }
   }
   moved->record.ctime = now;
@@ -433,11 +434,7 @@ Task<Result<FileSystem::Created>> BlobFileSystem::TmpFile(const Credentials& cal
   file->record.nlink = 0;
   file->linkable_while_unlinked = (flags & O_EXCL) == 0;
   MarkDirty(*file);
-  Status orphaned = co_await AddOrphan(*file);
-  if (!orphaned.ok()) {
-    co_await DiscardNewInode(std::move(file));
-    co_return orphaned.error();
-  }
+  AddOrphan(*file);
   ++file->lookups;
   ++file->opens;
   co_return Created{AttrOf(*file), AddHandle(*file, flags, false)};

@@ -24,6 +24,7 @@
 namespace blobfs::fs_test {
 namespace {
 
+using bdev_test::ErrCode;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
@@ -168,6 +169,39 @@ TEST_P(FsCheckTest, OrphansLeftByACrashAreNotesNotProblems) {
   EXPECT_EQ(report.orphans, 1u);
   EXPECT_THAT(report.notes, Contains(HasSubstr("the next read-write mount reclaims them")));
   Mount();  // Reclaims it.
+  EXPECT_EQ(Check().orphans, 0u);
+}
+
+// The orphan entry goes with the commit that carries the unlink: a crash before that commit
+// leaves the file linked and no orphan; a commit that failed enters it on its retry.
+TEST_P(FsCheckTest, AnUnlinkAndItsOrphanEntryReachTheDeviceTogether) {
+  auto kept = Create(root(), "unlinked-but-not-committed");
+  ASSERT_OK(kept.status());
+  ASSERT_OK(Run(fs_->SyncFs()));
+  ASSERT_OK(Run(fs_->Unlink(root_caller_, root(), "unlinked-but-not-committed")));
+  Run(fs_->Abandon());
+  fs_.reset();
+  FsCheckReport report = CheckUnmounted();
+  EXPECT_TRUE(report.clean()) << report.problems[0];
+  EXPECT_EQ(report.orphans, 0u);
+  Mount();
+  EXPECT_OK(Lookup(root(), "unlinked-but-not-committed").status());
+
+  auto open = Create(root(), "unlinked-while-a-commit-fails");
+  ASSERT_OK(open.status());
+  ASSERT_OK(Run(fs_->SyncFs()));
+  ASSERT_OK(Run(fs_->Unlink(root_caller_, root(), "unlinked-while-a-commit-fails")));
+  injector_->AddRule({.io_types = IoTypeBit(IoType::kWrite)});
+  EXPECT_FALSE(Run(fs_->SyncFs()).ok());
+  injector_->ClearRules();
+  ASSERT_OK(Run(fs_->SyncFs()));
+  Run(fs_->Abandon());  // The crash, with the file still open.
+  fs_.reset();
+  report = CheckUnmounted();
+  EXPECT_TRUE(report.clean()) << report.problems[0];
+  EXPECT_EQ(report.orphans, 1u);
+  Mount();
+  EXPECT_EQ(ErrCode(Lookup(root(), "unlinked-while-a-commit-fails")), ENOENT);
   EXPECT_EQ(Check().orphans, 0u);
 }
 
