@@ -123,7 +123,8 @@ class BlobFileSystem final : public FileSystem {
   Task<Result<DirTree*>> DirOf(Inode& dir);
   Task<Result<FileData*>> DataOf(Inode& file);
   InodeAttr AttrOf(const Inode& inode) const;
-  // Queues the inode's blob for deletion once it has no links, lookups or opens.
+  // Queues the inode's blob for deletion once it has no links, lookups or opens, and drops its
+  // unwritten data at once unless a call in flight still holds it.
   void MaybeReclaim(Inode& inode);
   // Of the inodes whose unlink is committed, those still unreferenced, for this commit to delete;
   // the others are put back (pinned) or dropped from reclaim (revived).

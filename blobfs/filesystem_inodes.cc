@@ -178,6 +178,10 @@ void BlobFileSystem::MaybeReclaim(Inode& inode) {
   if (inode.record.nlink != 0 || inode.lookups > 0 || inode.opens > 0 || inode.reclaiming) return;
   if (&inode == root_.get() || &inode == orphans_.get()) return;
   inode.reclaiming = true;
+  // With no call in flight holding it either, nothing can reach it again (its number is ESTALE
+  // from now on): its data will never be read or written back, so its buffers and cluster
+  // reservations go now rather than with its blob, two commits later.
+  if (inode.pins == 0 && inode.data != nullptr) inode.data->Discard();
   reclaim_queue_.push_back(inode.ino);
   ++change_seq_;
   Queue(inode);

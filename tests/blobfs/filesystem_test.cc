@@ -258,6 +258,29 @@ TEST_P(FsTest, UnlinkedOpenFilesLiveUntilReleaseAndOrphansAreReclaimed) {
   EXPECT_EQ(named.nlink, 1u);
 }
 
+// A deleted file's unwritten data is dropped once nothing holds the file: its clusters are free
+// again at once (statfs), not two commits later with its blob; only its inode's page waits.
+TEST_P(FsTest, ADeletedFilesUnwrittenDataIsFreeAtOnce) {
+  ASSERT_OK(Run(fs_->SyncFs()));
+  ASSERT_ASSIGN_OR_FAIL(auto before, Run(fs_->StatFs()));
+  ASSERT_ASSIGN_OR_FAIL(auto file, Create(root(), "scratch"));
+  ASSERT_OK(Write(file.handle, 0, std::string(1 << 20, 's')));
+  ASSERT_ASSIGN_OR_FAIL(auto written, Run(fs_->StatFs()));
+  EXPECT_LE(written.free_blocks + (1 << 20) / 4096, before.free_blocks);
+  ASSERT_OK(Run(fs_->Unlink(root_caller_, root(), "scratch")));
+  // Still open: still readable.
+  EXPECT_EQ(Read(file.handle, (1 << 20) - 3, 3), "sss");
+  ASSERT_OK(Run(fs_->Release(file.handle)));
+  Run(fs_->Forget(file.attr.ino, 1));
+  ASSERT_ASSIGN_OR_FAIL(auto dropped, Run(fs_->StatFs()));
+  EXPECT_GE(dropped.free_blocks + 1, before.free_blocks);
+  // The deletion that follows leaves everything as before.
+  ASSERT_OK(Run(fs_->SyncFs()));
+  ASSERT_ASSIGN_OR_FAIL(auto end, Run(fs_->StatFs()));
+  EXPECT_EQ(end.free_blocks, before.free_blocks);
+  EXPECT_EQ(ErrCode(Run(fs_->GetAttr(file.attr.ino))), ESTALE);
+}
+
 TEST_P(FsTest, ExtendedAttributes) {
   ASSERT_ASSIGN_OR_FAIL(auto file, Create(root(), "x"));
   ASSERT_OK(Run(fs_->Release(file.handle)));
