@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <string>
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -238,8 +239,11 @@ Task<Status> BlobFileSystem::EnterOrphans() {
   if (orphans_to_enter_.empty()) co_return Status();
   CO_ASSIGN_OR_RETURN(DirTree * tree, co_await DirOf(*orphans_));
   Queue(*orphans_);
-  while (!orphans_to_enter_.empty()) {
-    const uint64_t ino = *orphans_to_enter_.begin();
+  // Taken out in one pass: asking the hash set for its first element after each erase would
+  // rescan the erased slots, quadratic in the notes (tens of ms for an rm -rf's thousands).
+  std::vector<uint64_t> inos(orphans_to_enter_.begin(), orphans_to_enter_.end());
+  std::sort(inos.begin(), inos.end());
+  for (const uint64_t ino : inos) {
     Result<uint64_t> added = co_await tree->Insert(OrphanEntryName(ino), ino, DT_UNKNOWN);
     if (!added.ok() && added.error().code() != EEXIST) co_return added.error();
     orphans_to_enter_.erase(ino);
