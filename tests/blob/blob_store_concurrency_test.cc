@@ -1,5 +1,6 @@
 // BlobStore across reactors: the metadata reactor on one thread, data I/O and metadata calls from
-// others — thin allocation races, metadata calls that hop reactors, concurrent opens.
+// others — thin allocation races, metadata calls that hop reactors, concurrent opens — and work
+// that runs while a large commit serializes.
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -154,6 +155,30 @@ TEST_F(BlobStoreConcurrencyTest, ConcurrentOpensShareOneBlob) {
   ASSERT_OK(md_->BlockOn(store_->CloseBlob(opened[0])));
   ASSERT_OK(md_->BlockOn(store_->CloseBlob(opened[1])));
   EXPECT_EQ(md_->BlockOn(store_->GetStats()).open_blobs, 0u);
+}
+
+TEST_F(BlobStoreConcurrencyTest, ALargeCommitLetsOtherWorkRunBeforeItHasSerializedEveryBlob) {
+  constexpr int kBlobs = 200;
+  std::vector<Blob*> blobs;
+  for (int i = 0; i < kBlobs; ++i) {
+    auto created = md_->BlockOn(store_->CreateBlob({}));
+    ASSERT_OK(created);
+    ASSERT_OK(md_->BlockOn((*created)->SetXattr("k", "v")));
+    blobs.push_back(*created);
+  }
+  // A task spawned beside the commit changes the first blob and the last one. It runs at the
+  // commit's first pause: past the first blob's snapshot, before the last one's.
+  Status committed = md_->BlockOn([](BlobStore* store, std::vector<Blob*> all) -> Task<Status> {
+    Reactor::Current()->Spawn([](Blob* first, Blob* last) -> Task<void> {
+      EXPECT_OK(co_await first->SetXattr("k", "changed"));
+      EXPECT_OK(co_await last->SetXattr("k", "changed"));
+    }(all.front(), all.back()));
+    co_return co_await store->Commit(all);
+  }(store_.get(), blobs));
+  ASSERT_OK(committed);
+  EXPECT_TRUE(blobs.front()->dirty()) << "the change after its snapshot waits for the next commit";
+  EXPECT_FALSE(blobs.back()->dirty()) << "its snapshot, taken after the change, was committed";
+  for (Blob* blob : blobs) ASSERT_OK(md_->BlockOn(store_->CloseBlob(blob)));
 }
 
 }  // namespace
