@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
-#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_format.h"

@@ -55,9 +55,13 @@ Status Errno(const std::string& what) {
 
 double Seconds(int64_t start) { return (MonotonicNanos() - start) / 1e9; }
 
+// `what`, prefixed by --label.
+std::string Labeled(const std::string& what) {
+  return absl::StrCat(FLAGS_label, FLAGS_label.empty() ? "" : ": ", what);
+}
+
 void Figure(const std::string& what, double value, const std::string& unit) {
-  PrintFigure(absl::StrCat(FLAGS_label, FLAGS_label.empty() ? "" : ": ", what),
-              absl::StrCat(WithCommas(value), " ", unit));
+  PrintFigure(Labeled(what), absl::StrCat(WithCommas(value), " ", unit));
 }
 
 // Entries (files, directories, links) under `dir`, itself excluded.
@@ -131,8 +135,7 @@ Status ColdReads(const std::string& path) {
   std::sort(rates.begin(), rates.end());
   Figure(absl::StrFormat("cold sequential read 1 MiB (median of %d)", rates.size()),
          rates[rates.size() / 2], "MiB/s");
-  PrintFigure(absl::StrCat(FLAGS_label, FLAGS_label.empty() ? "" : ": ", "cold reads in order"),
-              absl::StrCat(absl::StrJoin(each, " / "), " MiB/s"));
+  PrintFigure(Labeled("cold reads in order"), absl::StrCat(absl::StrJoin(each, " / "), " MiB/s"));
   return Status();
 }
 
