@@ -37,6 +37,22 @@ Task<Status> MetadataTransaction::WritePages(BdevChannel& channel, Order order) 
   co_return co_await WhenAll(std::move(writes));
 }
 
+std::vector<MetadataTransaction::Unmap> MetadataTransaction::Coalesced(
+    std::vector<Unmap> unmaps) {
+  std::sort(unmaps.begin(), unmaps.end(),
+            [](const Unmap& a, const Unmap& b) { return a.offset < b.offset; });
+  std::vector<Unmap> merged;
+  for (const Unmap& unmap : unmaps) {
+    if (!merged.empty() && unmap.offset <= merged.back().offset + merged.back().length) {
+      Unmap& last = merged.back();
+      last.length = std::max(last.offset + last.length, unmap.offset + unmap.length) - last.offset;
+    } else {
+      merged.push_back(unmap);
+    }
+  }
+  return merged;
+}
+
 Task<Status> MetadataTransaction::Commit(BdevChannel& channel) {
   std::vector<absl::AnyInvocable<void() &&>> releases = std::move(releases_);
   releases_.clear();
@@ -57,7 +73,7 @@ Task<Status> MetadataTransaction::Commit(BdevChannel& channel) {
   writes_.clear();
   if (!status.ok()) co_return status.error().WithContext("metadata commit");
   if (channel.bdev().Supports(IoType::kUnmap)) {
-    for (const Unmap& unmap : unmaps) {
+    for (const Unmap& unmap : Coalesced(std::move(unmaps))) {
       // Advisory: the clusters are free either way, and reads of free clusters mean nothing.
       (void)co_await channel.Unmap(unmap.offset, unmap.length);
     }

@@ -7,9 +7,9 @@
 //  - Commit orders the writes: first every page that is not a commit point (new chain pages, which
 //    nothing on disk references yet), then — after a flush, when the device has a write cache —
 //    the commit points (blob roots rewritten in place, the super block), then a flush. Only after
-//    that do the unmaps run (clusters a blob gave up; their errors are ignored, unmap being
-//    advisory) and then the release actions (returning old chain pages and freed clusters to the
-//    pools), so a crash at any point leaves every blob either as it was or as it became, and no
+//    that do the unmaps run (clusters a blob gave up, ranges that overlap or touch merged into
+//    one; their errors are ignored, unmap being advisory) and then the release actions
+//    (returning old chain pages and freed clusters to the pools), so a crash at any point leaves every blob either as it was or as it became, and no
 //    cluster is handed out again while an unmap of it is in flight.
 //  - A failed commit runs no unmap and no release action: what the operation claimed stays claimed and what it
 //    meant to free stays allocated. The store is left consistent on disk (a later dirty load
@@ -80,6 +80,10 @@ class MetadataTransaction {
     uint64_t offset;
     uint64_t length;
   };
+  // `unmaps` by offset, ranges that overlap or touch merged: the clusters of a deleted tree of
+  // files are mostly consecutive, and an unmap of an image file is a slow hole punch each.
+  static std::vector<Unmap> Coalesced(std::vector<Unmap> unmaps);
+
   std::vector<Unmap> unmaps_;
   bool barrier_required_ = false;
   std::vector<absl::AnyInvocable<void() &&>> releases_;

@@ -118,6 +118,26 @@ TEST_F(MetadataTransactionTest, MultiPageWritesAndUnmapsBeforeReleases) {
   EXPECT_EQ(log_size_at_release, 5u);
 }
 
+TEST_F(MetadataTransactionTest, UnmapsThatTouchOrOverlapGoOutAsOne) {
+  MetadataTransaction transaction;
+  transaction.AddPageWrite(1, PageFilledWith(0x01), Order::kCommitPoint);
+  // Out of order: [40, 48) and [32, 40) touch, [44, 52) overlaps them, [60, 62) stands apart.
+  transaction.UnmapAfterCommit(40 * kPageSize, 8 * kPageSize);
+  transaction.UnmapAfterCommit(60 * kPageSize, 2 * kPageSize);
+  transaction.UnmapAfterCommit(32 * kPageSize, 8 * kPageSize);
+  transaction.UnmapAfterCommit(44 * kPageSize, 8 * kPageSize);
+  ASSERT_OK(Commit(transaction));
+  std::vector<WriteLogEntry> unmaps;
+  for (WriteLogEntry& entry : injector_->TakeWriteLog()) {
+    if (entry.type == IoType::kUnmap) unmaps.push_back(std::move(entry));
+  }
+  ASSERT_EQ(unmaps.size(), 2u);
+  EXPECT_EQ(unmaps[0].offset, 32 * kPageSize);
+  EXPECT_EQ(unmaps[0].length, 20 * kPageSize);
+  EXPECT_EQ(unmaps[1].offset, 60 * kPageSize);
+  EXPECT_EQ(unmaps[1].length, 2 * kPageSize);
+}
+
 TEST_F(MetadataTransactionTest, AFailedCommitRunsNoReleaseAndStopsBeforeTheCommitPoint) {
   injector_->AddRule({.io_types = IoTypeBit(IoType::kWrite),
                       .offset = 4 * kPageSize,
