@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "blob/blob_store.h"
 #include "blobfs/buffer_cache.h"
+#include "blobfs/dir_node_cache.h"
 #include "blobfs/filesystem.h"
 #include "blobfs/format/fs_super.h"
 #include "blobfs/inode.h"
@@ -194,6 +195,7 @@ class BlobFileSystem final : public FileSystem {
   MountOptions options_;
   std::unique_ptr<BlobChannel> channel_;
   std::unique_ptr<BufferCache> cache_;
+  DirNodeCache dir_nodes_;
   FsSuper super_;
   Blob* super_blob_ = nullptr;
   uint64_t generation_counter_ = 0;

@@ -164,12 +164,13 @@ uint64_t DirTree::DefaultHash(std::string_view name, uint64_t seed) {
   return XXH3_64bits_withSeed(name.data(), name.size(), seed) >> 9;
 }
 
-DirTree::DirTree(DirStorage& storage, uint64_t hash_seed, size_t cache_blocks, NameHash hash)
+DirTree::DirTree(DirStorage& storage, uint64_t hash_seed, DirNodeCache& cache, NameHash hash)
     : storage_(storage),
       hash_seed_(hash_seed),
       hash_(hash ? std::move(hash) : NameHash(&DefaultHash)),
       block_size_(storage.block_size()),
-      cache_capacity_(cache_blocks) {}
+      cache_(cache),
+      cache_owner_(cache.NewOwner()) {}
 
 uint64_t DirTree::BaseCookie(std::string_view name) const {
   uint64_t hash = hash_(name, hash_seed_) & ((uint64_t{1} << 55) - 1);
@@ -189,11 +190,11 @@ Task<Status> DirTree::Format(DirStorage& storage, uint64_t hash_seed) {
 }
 
 Task<Result<std::unique_ptr<DirTree>>> DirTree::Open(DirStorage& storage, uint64_t hash_seed,
-                                                     size_t cache_blocks, NameHash hash) {
+                                                     DirNodeCache& cache, NameHash hash) {
   if (!IsValidDirBlockSize(storage.block_size())) {
     co_return MakeError(EINVAL, "directory block size %d", storage.block_size());
   }
-  std::unique_ptr<DirTree> tree(new DirTree(storage, hash_seed, cache_blocks, std::move(hash)));
+  std::unique_ptr<DirTree> tree(new DirTree(storage, hash_seed, cache, std::move(hash)));
   CO_RETURN_IF_ERROR(co_await tree->Reload());
   co_return tree;
 }
@@ -217,28 +218,6 @@ Task<Status> DirTree::ReloadIfStale() {
   co_return co_await Reload();
 }
 
-void DirTree::CacheNode(uint64_t block, NodePtr node) {
-  if (cache_capacity_ == 0) return;
-  if (auto it = cache_.find(block); it != cache_.end()) {
-    it->second->second = std::move(node);
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return;
-  }
-  lru_.emplace_front(block, std::move(node));
-  cache_[block] = lru_.begin();
-  if (lru_.size() > cache_capacity_) {
-    cache_.erase(lru_.back().first);
-    lru_.pop_back();
-  }
-}
-
-void DirTree::ForgetNode(uint64_t block) {
-  if (auto it = cache_.find(block); it != cache_.end()) {
-    lru_.erase(it->second);
-    cache_.erase(it);
-  }
-}
-
 DirNode DirTree::TakeLeaf(Path& path) {
   Step& leaf = path.back();
   // Out of the cache first: whatever happens next, the cache never holds a node that storage
@@ -248,11 +227,6 @@ DirNode DirTree::TakeLeaf(Path& path) {
   if (node.use_count() > 1) return *node;
   // Nothing else holds it, and nodes are created non-const (ReadNode, Changes::WriteNode).
   return std::move(*const_cast<DirNode*>(node.get()));
-}
-
-void DirTree::DropCache() {
-  lru_.clear();
-  cache_.clear();
 }
 
 Status DirTree::CheckLeafHashes(const DirNode& leaf, uint64_t block) const {
@@ -271,11 +245,8 @@ Task<Result<DirTree::NodePtr>> DirTree::ReadNode(uint64_t block, uint32_t level,
     co_return MakeError(EUCLEAN, "directory index refers to block %d (next_block %d)", block,
                         header_.next_block);
   }
-  NodePtr node;
-  if (auto it = cache_.find(block); it != cache_.end()) {
-    lru_.splice(lru_.begin(), lru_, it->second);
-    node = it->second->second;
-  } else {
+  NodePtr node = cache_.Find(cache_owner_, block);
+  if (node == nullptr) {
     std::vector<std::byte> raw(block_size_);
     CO_RETURN_IF_ERROR(co_await storage_.ReadBlock(block, raw));
     ++blocks_read_;

@@ -25,7 +25,8 @@
 //    operation half written in storage (blobfs's DirBlobStorage never fails a write); the tree
 //    then drops its cache and reloads from storage on its next call, so it never disagrees with
 //    storage.
-//  - Writes go to storage at once; `cache_blocks` decoded nodes are kept for reads.
+//  - Writes go to storage at once; decoded nodes are kept for reads in a DirNodeCache, which may
+//    serve many trees and must outlive this one.
 //  - One call at a time (the filesystem serializes namespace calls; a second concurrent call is a
 //    CHECK failure).
 #ifndef BLOBFS_BLOBFS_DIR_TREE_H_
@@ -34,14 +35,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
 #include <optional>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "blobfs/dir_node_cache.h"
 #include "blobfs/dir_storage.h"
 #include "blobfs/format/dir_block.h"
 #include "common/error.h"
@@ -58,9 +58,9 @@ class DirTree {
   // Writes an empty index: the header (block 0) and an empty root leaf (block 1).
   static Task<Status> Format(DirStorage& storage, uint64_t hash_seed);
   // Reads and checks the header: EUCLEAN if it is no index or was built with another seed or
-  // block size. `cache_blocks`: decoded nodes kept in memory.
+  // block size. Decoded nodes are kept in `cache`.
   static Task<Result<std::unique_ptr<DirTree>>> Open(DirStorage& storage, uint64_t hash_seed,
-                                                     size_t cache_blocks, NameHash hash = {});
+                                                     DirNodeCache& cache, NameHash hash = {});
 
   Task<Result<std::optional<DirEntry>>> Lookup(std::string_view name);
   // The new entry's cookie; EEXIST when the name is present.
@@ -86,7 +86,7 @@ class DirTree {
   uint64_t blocks_read() const { return blocks_read_; }
 
  private:
-  using NodePtr = std::shared_ptr<const DirNode>;
+  using NodePtr = DirNodeCache::NodePtr;
   // One node of a descent: its block, the node, the range of cookies it may hold, and for an
   // inner node the child slot taken.
   struct Step {
@@ -107,7 +107,7 @@ class DirTree {
   class Changes;
   class CallGuard;
 
-  DirTree(DirStorage& storage, uint64_t hash_seed, size_t cache_blocks, NameHash hash);
+  DirTree(DirStorage& storage, uint64_t hash_seed, DirNodeCache& cache, NameHash hash);
 
   Task<Status> Reload();
   Task<Status> ReloadIfStale();
@@ -137,12 +137,13 @@ class DirTree {
 
   uint64_t BaseCookie(std::string_view name) const;
   Status CheckLeafHashes(const DirNode& leaf, uint64_t block) const;
-  void CacheNode(uint64_t block, NodePtr node);
-  void ForgetNode(uint64_t block);
+  void CacheNode(uint64_t block, NodePtr node) { cache_.Put(cache_owner_, block, std::move(node)); }
+  void ForgetNode(uint64_t block) { cache_.Erase(cache_owner_, block); }
   // The leaf at the end of `path`, for an operation to change: moved out of the cache (and out
   // of `path`, whose last node is then null) when nothing else holds it, else copied.
   DirNode TakeLeaf(Path& path);
-  void DropCache();
+  // Nothing cached so far is found again.
+  void DropCache() { cache_owner_ = cache_.NewOwner(); }
 
   DirStorage& storage_;
   const uint64_t hash_seed_;
@@ -152,10 +153,8 @@ class DirTree {
   bool stale_ = false;  // A write failed: reload before the next call.
   bool busy_ = false;
 
-  // Decoded nodes, most recently used first.
-  const size_t cache_capacity_;
-  std::list<std::pair<uint64_t, NodePtr>> lru_;
-  std::unordered_map<uint64_t, decltype(lru_)::iterator> cache_;
+  DirNodeCache& cache_;
+  uint64_t cache_owner_;
   uint64_t blocks_read_ = 0;
 };
 

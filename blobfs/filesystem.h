@@ -127,6 +127,9 @@ struct MountOptions {
   uint64_t cache_bytes = uint64_t{256} << 20;
   // Unreferenced inodes kept in memory for reuse.
   size_t inode_cache = 65536;
+  // Decoded directory-index nodes kept in memory, over all directories (a few KiB each; 4096
+  // hold every leaf of a directory of about 250k entries).
+  size_t dir_cache_nodes = 4096;
   // Changes are committed at most this long after they are made (like ext4's commit=), sooner
   // when many inodes wait or a call needs them durable (fsync, syncfs, unmount). 0: at once.
   std::chrono::milliseconds commit_interval{5000};

@@ -14,12 +14,6 @@
 #include "blobfs/format/orphan_entry.h"
 
 namespace blobfs {
-namespace {
-
-// Directory blocks of one directory kept decoded in memory.
-constexpr size_t kDirCacheBlocks = 64;
-
-}  // namespace
 
 Task<Result<InodeRef>> BlobFileSystem::GetInode(uint64_t ino) {
   if (auto it = inodes_.find(ino); it != inodes_.end()) {
@@ -126,7 +120,7 @@ Task<Result<DirTree*>> BlobFileSystem::DirOf(Inode& dir) {
     dir.dir_storage = std::make_unique<DirBlobStorage>(*dir.blob, *channel_, super_.block_size);
   }
   Result<std::unique_ptr<DirTree>> tree =
-      co_await DirTree::Open(*dir.dir_storage, super_.hash_seed, kDirCacheBlocks);
+      co_await DirTree::Open(*dir.dir_storage, super_.hash_seed, dir_nodes_);
   if (!tree.ok()) co_return tree.error().WithContext(absl::StrFormat("directory 0x%x", dir.ino));
   // Another call may have opened it meanwhile; keep the first.
   if (dir.dir == nullptr) dir.dir = std::move(*tree);

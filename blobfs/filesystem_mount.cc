@@ -114,7 +114,10 @@ Task<Result<std::unique_ptr<FileSystem>>> FileSystem::Mount(std::unique_ptr<Blob
 }
 
 BlobFileSystem::BlobFileSystem(std::unique_ptr<BlobStore> store, MountOptions options)
-    : store_(std::move(store)), reactor_(store_->metadata_reactor()), options_(options) {}
+    : store_(std::move(store)),
+      reactor_(store_->metadata_reactor()),
+      options_(options),
+      dir_nodes_(options.dir_cache_nodes) {}
 
 BlobFileSystem::~BlobFileSystem() = default;
 

@@ -11,12 +11,6 @@
 #include "absl/strings/str_split.h"
 
 namespace blobfs {
-namespace {
-
-// Directory blocks kept decoded per open directory.
-constexpr size_t kCacheBlocks = 16;
-
-}  // namespace
 
 Task<Result<std::unique_ptr<OfflineReader>>> OfflineReader::Open(BlobStore& store) {
   if (store.super_blob() == kNoBlobId) {
@@ -47,7 +41,7 @@ Task<Result<InodeRecord>> OfflineReader::ReadRecord(Blob& blob) {
 Task<Result<std::unique_ptr<OfflineDirectory>>> OfflineReader::OpenDirectory(Blob& blob) {
   auto directory = std::make_unique<OfflineDirectory>(blob, *channel_, super_.block_size);
   CO_ASSIGN_OR_RETURN(directory->tree,
-                      co_await DirTree::Open(directory->storage, super_.hash_seed, kCacheBlocks));
+                      co_await DirTree::Open(directory->storage, super_.hash_seed, dir_nodes_));
   co_return directory;
 }
 

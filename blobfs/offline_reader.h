@@ -7,7 +7,7 @@
 //  - ReadRecord: the inode record of an open inode blob; ENOENT when the blob has none, EUCLEAN
 //    (from InodeRecord::Decode) when it does not decode.
 //  - OpenDirectory: the directory index kept in an open directory blob, header checked; the blob
-//    must stay open while the result is used. Lookup and List on it read only.
+//    and the reader must stay while the result is used. Lookup and List on it read only.
 //  - Resolve: the inode an absolute path names, component by component from the root, without
 //    following symlinks ("." and ".." are names like others: ENOENT). ENOTDIR when a component
 //    before the last is no directory.
@@ -24,6 +24,7 @@
 #include "blob/blob_channel.h"
 #include "blob/blob_store.h"
 #include "blobfs/dir_blob_storage.h"
+#include "blobfs/dir_node_cache.h"
 #include "blobfs/dir_tree.h"
 #include "blobfs/format/fs_super.h"
 #include "blobfs/format/inode_record.h"
@@ -62,6 +63,8 @@ class OfflineReader {
   BlobStore& store_;
   std::unique_ptr<BlobChannel> channel_;
   FsSuper super_;
+  // Decoded directory blocks, for every directory opened.
+  DirNodeCache dir_nodes_{256};
 };
 
 }  // namespace blobfs

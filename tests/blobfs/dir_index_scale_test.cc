@@ -55,14 +55,16 @@ TEST(DirIndexScaleTest, ManyEntries) {
   auto run = [&](auto task) { return RunSync(*reactor, std::move(task)); };
   MemoryDirStorage storage;
   ASSERT_OK(run(DirTree::Format(storage, 1)));
-  auto opened = run(DirTree::Open(storage, 1, 256, {}));
+  DirNodeCache cache(256);
+  auto opened = run(DirTree::Open(storage, 1, cache, {}));
   ASSERT_OK(opened.status());
   DirTree& tree = **opened;
   const uint64_t entries = Entries();
 
   // Blocks a cold lookup reads, at growing sizes.
   auto cold_reads = [&](uint64_t size) {
-    auto cold = run(DirTree::Open(storage, 1, 256, {}));
+    DirNodeCache cold_cache(256);
+    auto cold = run(DirTree::Open(storage, 1, cold_cache, {}));
     CHECK_OK(cold.status());
     uint64_t before = (*cold)->blocks_read();
     auto found = run((*cold)->Lookup(absl::StrCat("entry-", size / 2)));

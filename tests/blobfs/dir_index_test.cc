@@ -65,8 +65,10 @@ class DirTreeTest : public ::testing::Test {
   T Run(Task<T> task) {
     return RunSync(*reactor_, std::move(task));
   }
-  std::unique_ptr<DirTree> OpenTree(DirTree::NameHash hash = {}, size_t cache_blocks = 64) {
-    auto tree = Run(DirTree::Open(storage_, kSeed, cache_blocks, std::move(hash)));
+  // Over `cache`, or the fixture's 64-node one.
+  std::unique_ptr<DirTree> OpenTree(DirTree::NameHash hash = {}, DirNodeCache* cache = nullptr) {
+    auto tree = Run(DirTree::Open(storage_, kSeed, cache != nullptr ? *cache : cache_,
+                                  std::move(hash)));
     CHECK_OK(tree.status());
     return std::move(tree).value();
   }
@@ -85,6 +87,7 @@ class DirTreeTest : public ::testing::Test {
   static constexpr uint64_t kSeed = 0x5eed;
   std::unique_ptr<Reactor> reactor_ = bdev_test::NewReactor();
   MemoryDirStorage storage_{4096};
+  DirNodeCache cache_{64};
 };
 
 // Small blocks make a deep tree from few names; random churn exercises splits, merges of thin
@@ -94,12 +97,13 @@ class SmallBlockDirTreeTest : public DirTreeTest {
  protected:
   void SetUp() override {}
   MemoryDirStorage small_{1024};
+  DirNodeCache small_cache_{16};
 };
 
 TEST_F(SmallBlockDirTreeTest, RandomChurnKeepsTheIndexConsistent) {
   ASSERT_OK(Run(DirTree::Format(small_, kSeed)));
   auto open = [&] {
-    auto tree = Run(DirTree::Open(small_, kSeed, 16, {}));
+    auto tree = Run(DirTree::Open(small_, kSeed, small_cache_, {}));
     CHECK_OK(tree.status());
     return std::move(tree).value();
   };
@@ -155,7 +159,7 @@ TEST_F(SmallBlockDirTreeTest, RandomChurnKeepsTheIndexConsistent) {
 TEST_F(SmallBlockDirTreeTest, VerifyFindsABlockReferencedTwice) {
   ASSERT_OK(Run(DirTree::Format(small_, kSeed)));
   {
-    auto tree = Run(DirTree::Open(small_, kSeed, 16, {}));
+    auto tree = Run(DirTree::Open(small_, kSeed, small_cache_, {}));
     ASSERT_OK(tree.status());
     for (int i = 0; i < 400; ++i) {
       ASSERT_OK(Run((*tree)->Insert(absl::StrCat("e", i), i + 1, DT_REG)).status());
@@ -171,13 +175,14 @@ TEST_F(SmallBlockDirTreeTest, VerifyFindsABlockReferencedTwice) {
   }
   ASSERT_GE(leaves.size(), 3u);
   small_.blocks[leaves[2]] = small_.blocks[leaves[1]];
-  auto tree = Run(DirTree::Open(small_, kSeed, 16, {}));
+  auto tree = Run(DirTree::Open(small_, kSeed, small_cache_, {}));
   ASSERT_OK(tree.status());
   EXPECT_EQ(Run((*tree)->Verify()).error().code(), EUCLEAN);
 }
 
 TEST_F(DirTreeTest, AFailedReadLeavesStorageUntouched) {
-  auto tree = OpenTree({}, 0);  // No cache: every call reads its path.
+  DirNodeCache no_cache(0);  // Every call reads its path.
+  auto tree = OpenTree({}, &no_cache);
   for (int i = 0; i < 3000; ++i) {
     ASSERT_OK(Run(tree->Insert(absl::StrCat("f", i), i + 1, DT_REG)).status());
   }
@@ -359,7 +364,8 @@ TEST_F(DirTreeTest, CorruptBlocksAreReportedNotTrusted) {
     auto it = storage_.blocks.begin();
     std::advance(it, random() % storage_.blocks.size());
     it->second[random() % it->second.size()] ^= std::byte{static_cast<uint8_t>(1 + random() % 255)};
-    auto opened = Run(DirTree::Open(storage_, kSeed, 4, {}));
+    DirNodeCache cache(4);
+    auto opened = Run(DirTree::Open(storage_, kSeed, cache, {}));
     if (!opened.ok()) {
       EXPECT_EQ(ErrCode(opened), EUCLEAN);
       ++refused;
@@ -386,8 +392,40 @@ TEST_F(DirTreeTest, CorruptBlocksAreReportedNotTrusted) {
   EXPECT_GT(refused, 250);
 }
 
+TEST_F(DirTreeTest, TreesOverOneCacheShareItsBound) {
+  DirNodeCache shared(16);
+  auto first = OpenTree({}, &shared);
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_OK(Run(first->Insert(absl::StrCat("a", i), i + 1, DT_REG)).status());
+  }
+  ASSERT_LT(first->blocks_in_use(), 16u);
+  auto lookup_all = [&] {
+    for (int i = 0; i < 300; ++i) {
+      auto found = Run(first->Lookup(absl::StrCat("a", i)));
+      ASSERT_OK(found.status());
+      ASSERT_TRUE(found->has_value());
+    }
+  };
+  lookup_all();
+  const uint64_t reads = first->blocks_read();
+  lookup_all();
+  EXPECT_EQ(first->blocks_read(), reads) << "the whole first tree fits in the cache";
+  // A second directory fills the same cache: the first one's nodes are read again.
+  MemoryDirStorage other(4096);
+  ASSERT_OK(Run(DirTree::Format(other, kSeed)));
+  auto second = Run(DirTree::Open(other, kSeed, shared, {}));
+  ASSERT_OK(second.status());
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_OK(Run((*second)->Insert(absl::StrCat("b", i), i + 1, DT_REG)).status());
+  }
+  EXPECT_EQ(shared.size(), 16u);
+  lookup_all();
+  EXPECT_GT(first->blocks_read(), reads);
+}
+
 TEST_F(DirTreeTest, StorageErrorsSurfaceAndTheTreeRecovers) {
-  auto tree = OpenTree({}, 1);  // A cache far smaller than the tree.
+  DirNodeCache one_node(1);  // Far smaller than the tree.
+  auto tree = OpenTree({}, &one_node);
   for (int i = 0; i < 5000; ++i) {
     ASSERT_OK(Run(tree->Insert(absl::StrCat("n", i), i + 1, DT_REG)).status());
   }

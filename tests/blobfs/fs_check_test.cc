@@ -88,8 +88,9 @@ class FsCheckTest : public FsTest {
       CO_ASSIGN_OR_RETURN(std::unique_ptr<BlobChannel> channel, store.OpenChannel());
       CO_ASSIGN_OR_RETURN(FsSuper super, co_await ReadSuper(store));
       DirBlobStorage storage(blob, *channel, super.block_size);
+      DirNodeCache cache(4);
       CO_ASSIGN_OR_RETURN(std::unique_ptr<DirTree> tree,
-                          co_await DirTree::Open(storage, super.hash_seed, 4));
+                          co_await DirTree::Open(storage, super.hash_seed, cache));
       CO_RETURN_IF_ERROR(co_await change(*tree));
       co_return co_await storage.WriteBack();
     });
