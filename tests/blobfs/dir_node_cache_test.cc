@@ -33,7 +33,7 @@ TEST(DirNodeCacheTest, OwnersShareOneBoundAndTheLeastRecentlyUsedGoesFirst) {
   EXPECT_EQ(InoOf(cache.Find(b, 2)), 22u);
 }
 
-TEST(DirNodeCacheTest, PutReplacesAndEraseRemoves) {
+TEST(DirNodeCacheTest, PutReplacesEraseRemovesAndCapacityZeroHoldsNothing) {
   DirNodeCache cache(4);
   const uint64_t owner = cache.NewOwner();
   cache.Put(owner, 5, Leaf(1));
@@ -44,6 +44,10 @@ TEST(DirNodeCacheTest, PutReplacesAndEraseRemoves) {
   cache.Erase(owner, 6);  // Absent: nothing happens.
   EXPECT_EQ(cache.Find(owner, 5), nullptr);
   EXPECT_EQ(cache.size(), 0u);
+
+  DirNodeCache none(0);
+  none.Put(none.NewOwner(), 1, Leaf(1));
+  EXPECT_EQ(none.size(), 0u) << "capacity 0 holds nothing";
 }
 
 TEST(DirNodeCacheTest, ANewOwnerFindsNothingOfAnEarlierOne) {
@@ -57,14 +61,6 @@ TEST(DirNodeCacheTest, ANewOwnerFindsNothingOfAnEarlierOne) {
   for (uint64_t block = 1; block <= 4; ++block) cache.Put(after, block, Leaf(block));
   EXPECT_EQ(cache.Find(before, 1), nullptr);
   EXPECT_EQ(cache.size(), 4u);
-}
-
-TEST(DirNodeCacheTest, CapacityZeroHoldsNothing) {
-  DirNodeCache cache(0);
-  const uint64_t owner = cache.NewOwner();
-  cache.Put(owner, 1, Leaf(1));
-  EXPECT_EQ(cache.Find(owner, 1), nullptr);
-  EXPECT_EQ(cache.size(), 0u);
 }
 
 }  // namespace
