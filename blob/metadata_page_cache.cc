@@ -1,6 +1,7 @@
 #include "blob/metadata_page_cache.h"
 
 #include <cstring>
+#include <utility>
 
 #include "blob/format/page.h"
 #include "glog/logging.h"
@@ -8,40 +9,29 @@
 namespace blobfs {
 
 bool MetadataPageCache::Lookup(uint32_t index, std::span<std::byte> out) {
-  auto it = map_.find(index);
-  if (it == map_.end()) return false;
+  const AlignedBuffer* page = pages_.Find(index);
+  if (page == nullptr) return false;
   CHECK_EQ(out.size(), kPageSize);
-  lru_.splice(lru_.begin(), lru_, it->second);
-  std::memcpy(out.data(), it->second->second.data(), kPageSize);
+  std::memcpy(out.data(), page->data(), kPageSize);
   return true;
 }
 
 void MetadataPageCache::Insert(uint32_t index, std::span<const std::byte> page, uint64_t epoch) {
   CHECK_EQ(page.size(), kPageSize);
-  if (capacity_ == 0 || epoch != epoch_) return;
-  auto it = map_.find(index);
-  if (it != map_.end()) {
-    std::memcpy(it->second->second.data(), page.data(), kPageSize);
-    lru_.splice(lru_.begin(), lru_, it->second);
+  if (epoch != epoch_) return;
+  if (AlignedBuffer* cached = pages_.Find(index)) {
+    std::memcpy(cached->data(), page.data(), kPageSize);
     return;
   }
+  if (pages_.capacity() == 0) return;
   AlignedBuffer copy(kPageSize, kPageSize);
   std::memcpy(copy.data(), page.data(), kPageSize);
-  if (map_.size() >= capacity_) {
-    auto last = std::prev(lru_.end());
-    map_.erase(last->first);
-    lru_.erase(last);
-  }
-  lru_.emplace_front(index, std::move(copy));
-  map_[index] = lru_.begin();
+  pages_.Put(index, std::move(copy));
 }
 
 void MetadataPageCache::Invalidate(uint32_t index) {
   ++epoch_;
-  auto it = map_.find(index);
-  if (it == map_.end()) return;
-  lru_.erase(it->second);
-  map_.erase(it);
+  pages_.Erase(index);
 }
 
 }  // namespace blobfs

@@ -17,18 +17,16 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <span>
-#include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "common/aligned_buffer.h"
+#include "common/lru_map.h"
 
 namespace blobfs {
 
 class MetadataPageCache {
  public:
-  explicit MetadataPageCache(size_t capacity) : capacity_(capacity) {}
+  explicit MetadataPageCache(size_t capacity) : pages_(capacity) {}
 
   // Copies page `index` into `out` (one page) and returns true when cached.
   bool Lookup(uint32_t index, std::span<std::byte> out);
@@ -39,13 +37,11 @@ class MetadataPageCache {
   // Forgets page `index` and starts a new epoch.
   void Invalidate(uint32_t index);
 
-  size_t size() const { return map_.size(); }
+  size_t size() const { return pages_.size(); }
 
  private:
-  const size_t capacity_;
   uint64_t epoch_ = 0;
-  std::list<std::pair<uint32_t, AlignedBuffer>> lru_;  // Most recently used first.
-  absl::flat_hash_map<uint32_t, decltype(lru_)::iterator> map_;
+  LruMap<uint32_t, AlignedBuffer> pages_;
 };
 
 }  // namespace blobfs

@@ -18,12 +18,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "blobfs/format/dir_block.h"
+#include "common/lru_map.h"
 
 namespace blobfs {
 
@@ -31,18 +30,21 @@ class DirNodeCache {
  public:
   using NodePtr = std::shared_ptr<const DirNode>;
 
-  explicit DirNodeCache(size_t capacity) : capacity_(capacity) {}
-  DirNodeCache(const DirNodeCache&) = delete;
-  DirNodeCache& operator=(const DirNodeCache&) = delete;
+  explicit DirNodeCache(size_t capacity) : nodes_(capacity) {}
 
   uint64_t NewOwner() { return next_owner_++; }
   // The node cached under (owner, block), or null.
-  NodePtr Find(uint64_t owner, uint64_t block);
-  void Put(uint64_t owner, uint64_t block, NodePtr node);
-  void Erase(uint64_t owner, uint64_t block);
+  NodePtr Find(uint64_t owner, uint64_t block) {
+    const NodePtr* node = nodes_.Find(Key{owner, block});
+    return node == nullptr ? nullptr : *node;
+  }
+  void Put(uint64_t owner, uint64_t block, NodePtr node) {
+    nodes_.Put(Key{owner, block}, std::move(node));
+  }
+  void Erase(uint64_t owner, uint64_t block) { nodes_.Erase(Key{owner, block}); }
 
-  size_t size() const { return lru_.size(); }
-  size_t capacity() const { return capacity_; }
+  size_t size() const { return nodes_.size(); }
+  size_t capacity() const { return nodes_.capacity(); }
 
  private:
   struct Key {
@@ -54,15 +56,9 @@ class DirNodeCache {
       return H::combine(std::move(hash), key.owner, key.block);
     }
   };
-  struct Entry {
-    Key key;
-    NodePtr node;
-  };
 
-  const size_t capacity_;
   uint64_t next_owner_ = 1;
-  std::list<Entry> lru_;  // Most recently used first.
-  absl::flat_hash_map<Key, std::list<Entry>::iterator> index_;
+  LruMap<Key, NodePtr> nodes_;
 };
 
 }  // namespace blobfs
