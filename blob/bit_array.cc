@@ -3,6 +3,7 @@
 #include <bit>
 #include <cerrno>
 
+#include "common/rounding.h"
 #include "glog/logging.h"
 
 namespace blobfs {
@@ -10,7 +11,7 @@ namespace {
 
 constexpr uint64_t kWordBits = 64;
 
-uint64_t WordsFor(uint64_t bits) { return (bits + kWordBits - 1) / kWordBits; }
+uint64_t WordsFor(uint64_t bits) { return DivideRoundingUp(bits, kWordBits); }
 
 // Calls `apply(word, mask)` for each word touched by bits [start, start + length), with `mask`
 // selecting the range's bits in that word. length > 0.

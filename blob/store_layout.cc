@@ -4,6 +4,7 @@
 
 #include "blob/format/mask.h"
 #include "blob/format/page.h"
+#include "common/rounding.h"
 #include "common/uuid.h"
 
 namespace blobfs {
@@ -13,7 +14,6 @@ constexpr uint64_t kMinDefaultMetadataPages = 64;
 
 bool IsPowerOfTwo(uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
-uint64_t DivideRoundingUp(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
 

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/rounding.h"
+
 namespace blobfs {
 namespace {
 
@@ -61,7 +63,7 @@ Task<Status> DirBlobStorage::WriteBack() {
   if (!writing_.empty()) {
     uint64_t cluster_size = blob_.store().cluster_size();
     uint64_t end = (writing_.rbegin()->first + 1) * block_size_;
-    uint64_t clusters = (end + cluster_size - 1) / cluster_size;
+    uint64_t clusters = DivideRoundingUp(end, cluster_size);
     if (clusters > blob_.num_clusters()) status = co_await blob_.Resize(clusters);
   }
   // Contiguous runs of blocks go out as one vectored write each.

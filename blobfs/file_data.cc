@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/iov.h"
+#include "common/rounding.h"
 #include "common/when_all.h"
 
 namespace blobfs {
@@ -32,7 +33,6 @@ void AppendToRun(std::vector<iovec>& run, std::byte* memory, size_t length) {
   }
 }
 
-uint64_t RoundUp(uint64_t value, uint64_t unit) { return (value + unit - 1) / unit * unit; }
 
 // Copies `length` bytes between `iov` (starting `iov_offset` bytes in) and `flat`.
 void CopyFromIov(std::span<const iovec> iov, uint64_t iov_offset, std::byte* flat,
@@ -108,7 +108,7 @@ uint32_t FileData::BlocksBelow(uint64_t index, uint64_t end) const {
   const uint64_t base = index * buffer_size();
   if (end <= base) return 0;
   return static_cast<uint32_t>(std::min<uint64_t>(cache_.blocks_per_buffer(),
-                                                   (end - base + block_size() - 1) / block_size()));
+                                                   DivideRoundingUp(end - base, block_size())));
 }
 
 std::byte* FileData::BlockMemory(BufferCache::Handle buffer, uint32_t block) const {
@@ -220,7 +220,7 @@ Task<Status> FileData::LoadRange(std::span<const BufferCache::Handle> range, uin
   const uint64_t first_index = begin / buffer_size();
   std::vector<BlockRun> runs;
   bool extending = false;  // The last block looked at was missing (runs.back() ends there).
-  const uint64_t end_block = (end + block_size() - 1) / block_size();
+  const uint64_t end_block = DivideRoundingUp(end, block_size());
   for (uint64_t file_block = begin / block_size(); file_block < end_block; ++file_block) {
     BufferCache::Handle buffer = range[file_block * block_size() / buffer_size() - first_index];
     uint32_t block = static_cast<uint32_t>(file_block % cache_.blocks_per_buffer());
@@ -446,7 +446,7 @@ Task<Status> FileData::WriteBack() {
     inline_dirty_ = false;
   }
   if (dirty_buffers_ == 0) co_return Status();
-  uint64_t clusters = (size_ + cache_.cluster_size() - 1) / cache_.cluster_size();
+  uint64_t clusters = DivideRoundingUp(size_, cache_.cluster_size());
   if (blob_.num_clusters() < clusters) CO_RETURN_IF_ERROR(co_await blob_.Resize(clusters));
 
   // Runs of contiguous dirty blocks, across buffers, each one Writev.
@@ -542,7 +542,7 @@ Task<Status> FileData::Truncate(uint64_t new_size) {
   if (new_size < size_) {
     // Bytes past the new size must read as zeroes if the file grows again: zero them.
     CO_RETURN_IF_ERROR(co_await ZeroRange(new_size, size_ - new_size));
-    uint64_t keep = (new_size + cache_.cluster_size() - 1) / cache_.cluster_size();
+    uint64_t keep = DivideRoundingUp(new_size, cache_.cluster_size());
     if (keep < blob_.num_clusters()) CO_RETURN_IF_ERROR(co_await blob_.Resize(keep));
     for (auto it = reserved_clusters_.lower_bound(keep); it != reserved_clusters_.end();) {
       cache_.Unreserve(cache_.cluster_size());
@@ -585,7 +585,7 @@ Task<Status> FileData::ZeroRange(uint64_t offset, uint64_t length) {
   // rest of what it has mapped.
   CO_RETURN_IF_ERROR(co_await FlushAndDropRange(inner_start, inner_end - inner_start));
   uint64_t blob_end = blob_.size_bytes();
-  uint64_t first_cluster = RoundUp(inner_start, cs) / cs;
+  uint64_t first_cluster = DivideRoundingUp(inner_start, cs);
   uint64_t end_cluster = std::min(inner_end, blob_end) / cs;
   uint64_t zero_head_end = std::min(first_cluster * cs, inner_end);
   if (first_cluster < end_cluster) {
@@ -604,7 +604,7 @@ Task<Status> FileData::ZeroRange(uint64_t offset, uint64_t length) {
 
 Task<Status> FileData::AllocateRange(uint64_t offset, uint64_t length) {
   const uint64_t cs = cache_.cluster_size();
-  uint64_t end_cluster = (offset + length + cs - 1) / cs;
+  uint64_t end_cluster = DivideRoundingUp(offset + length, cs);
   if (blob_.num_clusters() < end_cluster) CO_RETURN_IF_ERROR(co_await blob_.Resize(end_cluster));
   auto extents = blob_.extents();
   std::vector<uint64_t> missing;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 
+#include "common/rounding.h"
 #include "glog/logging.h"
 
 namespace blobfs {
@@ -20,7 +21,7 @@ class AlignedBuffer {
   AlignedBuffer(size_t size, size_t alignment) : size_(size) {
     CHECK(alignment != 0 && (alignment & (alignment - 1)) == 0) << "alignment " << alignment;
     if (alignment < sizeof(void*)) alignment = sizeof(void*);
-    size_t rounded = (size + alignment - 1) / alignment * alignment;
+    size_t rounded = RoundUp(size, alignment);
     void* memory = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
     CHECK(memory != nullptr) << "out of memory allocating " << size << " bytes";
     std::memset(memory, 0, size);

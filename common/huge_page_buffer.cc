@@ -8,11 +8,15 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/rounding.h"
+
 namespace blobfs {
 
 Result<HugePageBuffer> HugePageBuffer::Allocate(size_t size) {
-  const size_t rounded = (size + kHugePageSize - 1) / kHugePageSize * kHugePageSize;
-  if (rounded == 0 || rounded < size) return MakeError(EINVAL, "cannot allocate %zu bytes", size);
+  if (size == 0 || size > SIZE_MAX - kHugePageSize) {
+    return MakeError(EINVAL, "cannot allocate %zu bytes", size);
+  }
+  const size_t rounded = RoundUp(size, kHugePageSize);
   // Map one huge page more than needed and trim both ends to reach a 2 MiB boundary.
   const size_t mapped = rounded + kHugePageSize;
   void* memory = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/clock.h"
+#include "common/rounding.h"
 #include "common/when_all.h"
 #include "tools/verify_pattern.h"
 
@@ -19,7 +20,7 @@ constexpr size_t kBufferAlignment = 4096;
 
 // Bytes between consecutive worker buffers.
 size_t BufferStride(const BdevperfOptions& options) {
-  return (options.io_size + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
+  return RoundUp(options.io_size, kBufferAlignment);
 }
 
 size_t BuffersPerWorker(const BdevperfOptions& options) {

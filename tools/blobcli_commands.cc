@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "blob/format/page.h"
 #include "common/aligned_buffer.h"
+#include "common/rounding.h"
 #include "tools/blobcli_common.h"
 #include "tools/blobcli_dump.h"
 
@@ -32,7 +33,6 @@ using StoreOpener =
 using StoreBody = absl::FunctionRef<Task<Status>(BlobStore&)>;
 using BlobBody = absl::FunctionRef<Task<Status>(Blob&)>;
 
-uint64_t RoundUp(uint64_t value, uint64_t unit) { return (value + unit - 1) / unit * unit; }
 
 Error SystemError(int code, const std::string& what) {
   return MakeError(code, "%s: %s", what, std::strerror(code));

@@ -11,6 +11,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/strings/str_format.h"
 #include "common/clock.h"
+#include "common/rounding.h"
 #include "common/when_all.h"
 #include "tools/blobperf_report.h"
 #include "common/huge_page_buffer.h"
@@ -23,7 +24,7 @@ constexpr size_t kBufferAlignment = 4096;
 
 // Bytes between consecutive worker buffers.
 size_t BufferStride(uint64_t io_size) {
-  return (io_size + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
+  return RoundUp(io_size, kBufferAlignment);
 }
 
 // Writes `data` at byte `offset` of what a pass writes to.
@@ -96,7 +97,7 @@ Task<Status> RunSeqwriteTest(BlobperfEnv& env) {
   CO_ASSIGN_OR_RETURN(std::unique_ptr<BlobStore> store,
                       co_await env.Format(kSeqwriteMetadataPages));
   const uint64_t cluster_size = store->cluster_size();
-  const uint64_t clusters = (options.bytes + cluster_size - 1) / cluster_size;
+  const uint64_t clusters = DivideRoundingUp(options.bytes, cluster_size);
   // Named options: GCC 12 mishandles braced temporaries with a std::map inside co_await.
   BlobCreateOptions allocated_options{.num_clusters = clusters};
   CO_ASSIGN_OR_RETURN(Blob* allocated, co_await store->CreateBlob(std::move(allocated_options)));
