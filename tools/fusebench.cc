@@ -2,13 +2,19 @@
 // people use — so blobfs can be compared with any other filesystem on the same machine
 // (tools/bench/fusebench.sh runs it on blobfs, the passthrough daemon, fuse2fs and ext4 in one go).
 //
-// Contract: `fusebench --dir=DIR [--big_mb=2048] [--files=50000] [--cold_reads=3]
+// Contract: `fusebench --dir=DIR [--big_mb=2048] [--files=50000] [--cold_reads=5]
 // [--iops_seconds=10] [--tarball=FILE] [--label=NAME]`. In DIR (which it empties of what it
 // made): a sequential 1 MiB write of --big_mb then fsync, --cold_reads cold reads of it (each
 // after the page cache was dropped: needs root; the figure is their median),
 // 4 KiB O_DIRECT random reads and writes of it for --iops_seconds each (one at a time; the
 // writes end with fsync), create/stat/unlink of --files empty files in one directory, and
 // `tar -xf` of --tarball then `rm -rf` of the result. One line per figure, prefixed by --label.
+// `fusebench --side_by_side=NAME=DIR,NAME=DIR... [--big_mb] [--cold_reads]` measures cold reads
+// alone, on several filesystems in turns: it writes the file in each DIR, then reads each file
+// once per round (each read after the page cache was dropped; the order reverses every round),
+// and prints each filesystem's reads and their median. Run this way, a machine whose memory
+// changes speed over time (a virtual machine's free pages go back to the host, and the first
+// touch of such a page is slow) slows every filesystem's reads alike.
 // Exit 0, or 1 when an operation failed (named with its errno).
 #include <fcntl.h>
 #include <ftw.h>
@@ -28,6 +34,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "gflags/gflags.h"
@@ -37,11 +44,14 @@
 DEFINE_string(dir, "", "the directory to measure in (on the filesystem under test)");
 DEFINE_uint64(big_mb, 2048, "size of the sequentially written file, MiB");
 DEFINE_uint64(files, 50000, "empty files created, stat'ed and unlinked");
-DEFINE_uint64(cold_reads, 3,
+DEFINE_uint64(cold_reads, 5,
               "cold reads of the written file, one after the other; the figure is their median");
 DEFINE_uint64(iops_seconds, 10, "seconds of 4 KiB random reads, and of random writes");
 DEFINE_string(tarball, "", "a tar file to extract and remove (skipped when empty)");
 DEFINE_string(label, "", "prefix of every figure");
+DEFINE_string(side_by_side, "",
+              "NAME=DIR,NAME=DIR,...: only cold reads, of a file in each DIR, in turns "
+              "(see the contract above); --dir is then not used");
 
 namespace blobfs {
 namespace {
@@ -82,7 +92,8 @@ Status DropCaches() {
   return ok ? Status() : Errno("drop caches");
 }
 
-Status SequentialWrite(const std::string& path) {
+// Writes --big_mb MiB to `path` in 1 MiB writes, then fsyncs; returns MiB/s.
+Result<double> WriteBigFile(const std::string& path) {
   std::vector<char> buffer(kMiB);
   std::mt19937_64 random(42);
   for (size_t i = 0; i < buffer.size(); i += 8) {
@@ -90,18 +101,23 @@ Status SequentialWrite(const std::string& path) {
     std::memcpy(&buffer[i], &word, 8);
   }
   int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
-  if (fd < 0) return Errno("create " + path);
+  if (fd < 0) return Errno("create " + path).error();
   const int64_t start = MonotonicNanos();
   for (uint64_t i = 0; i < FLAGS_big_mb; ++i) {
     buffer[0] = static_cast<char>(i);  // No two megabytes alike.
     if (write(fd, buffer.data(), buffer.size()) != static_cast<ssize_t>(buffer.size())) {
       close(fd);
-      return Errno("write " + path);
+      return Errno("write " + path).error();
     }
   }
-  if (fsync(fd) != 0) return Errno("fsync " + path);
+  if (fsync(fd) != 0) return Errno("fsync " + path).error();
   close(fd);
-  Figure("sequential write 1 MiB (+fsync)", FLAGS_big_mb / Seconds(start), "MiB/s");
+  return FLAGS_big_mb / Seconds(start);
+}
+
+Status SequentialWrite(const std::string& path) {
+  ASSIGN_OR_RETURN(const double rate, WriteBigFile(path));
+  Figure("sequential write 1 MiB (+fsync)", rate, "MiB/s");
   return Status();
 }
 
@@ -121,6 +137,16 @@ Result<double> ColdRead(const std::string& path) {
   return FLAGS_big_mb / Seconds(start);
 }
 
+// Prints the median of `rates` (MiB/s, one or more) as `what`, then each of them in order.
+void PrintReads(const std::string& what, std::vector<double> rates) {
+  std::vector<std::string> each;
+  for (const double rate : rates) each.push_back(WithCommas(rate));
+  std::sort(rates.begin(), rates.end());
+  PrintFigure(absl::StrFormat("%s (median of %d)", what, rates.size()),
+              absl::StrCat(WithCommas(rates[rates.size() / 2]), " MiB/s"));
+  PrintFigure(absl::StrCat(what, ", in order"), absl::StrCat(absl::StrJoin(each, " / "), " MiB/s"));
+}
+
 // --cold_reads cold reads one after the other; the figure is their median. A page-cache page
 // costs far more when the memory behind it is new to the host (a virtual machine's free pages go
 // back to it), so one read alone can land anywhere between the cost of fresh and of reused pages.
@@ -130,12 +156,43 @@ Status ColdReads(const std::string& path) {
     ASSIGN_OR_RETURN(const double rate, ColdRead(path));
     rates.push_back(rate);
   }
-  std::vector<std::string> each;
-  for (const double rate : rates) each.push_back(WithCommas(rate));
-  std::sort(rates.begin(), rates.end());
-  Figure(absl::StrFormat("cold sequential read 1 MiB (median of %d)", rates.size()),
-         rates[rates.size() / 2], "MiB/s");
-  PrintFigure(Labeled("cold reads in order"), absl::StrCat(absl::StrJoin(each, " / "), " MiB/s"));
+  PrintReads(Labeled("cold sequential read 1 MiB"), std::move(rates));
+  return Status();
+}
+
+// --side_by_side: a big file on each filesystem, then cold reads of them in turns.
+Status SideBySide() {
+  struct Target {
+    std::string name;
+    std::string path;
+    std::vector<double> rates;
+  };
+  std::vector<Target> targets;
+  for (absl::string_view item : absl::StrSplit(FLAGS_side_by_side, ',', absl::SkipEmpty())) {
+    const std::pair<std::string, std::string> name_dir =
+        absl::StrSplit(item, absl::MaxSplits('=', 1));
+    if (name_dir.first.empty() || name_dir.second.empty()) {
+      return MakeError(EINVAL, "--side_by_side: '%s' is not NAME=DIR", std::string(item));
+    }
+    targets.push_back({name_dir.first, name_dir.second + "/fusebench-side-by-side", {}});
+  }
+  if (targets.size() < 2) return MakeError(EINVAL, "--side_by_side needs two NAME=DIR or more");
+  for (Target& target : targets) {
+    ASSIGN_OR_RETURN(const double rate, WriteBigFile(target.path));
+    PrintFigure(absl::StrCat(target.name, ": sequential write 1 MiB (+fsync)"),
+                absl::StrCat(WithCommas(rate), " MiB/s"));
+  }
+  for (uint64_t round = 0; round < std::max<uint64_t>(FLAGS_cold_reads, 1); ++round) {
+    for (size_t i = 0; i < targets.size(); ++i) {
+      Target& target = targets[round % 2 == 0 ? i : targets.size() - 1 - i];
+      ASSIGN_OR_RETURN(const double rate, ColdRead(target.path));
+      target.rates.push_back(rate);
+    }
+  }
+  for (Target& target : targets) {
+    PrintReads(absl::StrCat(target.name, ": cold read 1 MiB, side by side"), target.rates);
+    if (unlink(target.path.c_str()) != 0) return Errno("unlink " + target.path);
+  }
   return Status();
 }
 
@@ -247,13 +304,16 @@ Status Measure() {
 
 int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
-  gflags::SetUsageMessage("fusebench --dir=DIR [--big_mb=2048] [--files=50000] [--tarball=FILE]");
+  gflags::SetUsageMessage(
+      "fusebench --dir=DIR [--big_mb=2048] [--files=50000] [--tarball=FILE]\n"
+      "fusebench --side_by_side=NAME=DIR,NAME=DIR... [--big_mb=2048] [--cold_reads=5]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (FLAGS_dir.empty()) {
-    std::fprintf(stderr, "fusebench: --dir is required\n");
+  if (FLAGS_dir.empty() && FLAGS_side_by_side.empty()) {
+    std::fprintf(stderr, "fusebench: --dir or --side_by_side is required\n");
     return 2;
   }
-  blobfs::Status status = blobfs::Measure();
+  blobfs::Status status =
+      FLAGS_side_by_side.empty() ? blobfs::Measure() : blobfs::SideBySide();
   if (!status.ok()) {
     std::fprintf(stderr, "fusebench: %s\n", status.error().ToString().c_str());
     return 1;

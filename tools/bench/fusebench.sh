@@ -7,6 +7,8 @@
 # Defaults: a 2048 MiB file, 50000 files, 16 GiB images under var/. Untars a tar of /usr/include.
 # Where the fuse module has FUSE over io_uring, blobfs runs a second time over it (the module's
 # enable_uring is turned on for that run only and restored after it, also on failure).
+# Last, blobfs and ext4 are mounted together and their cold reads measured in turns
+# (`fusebench --side_by_side`), so that both meet the machine's memory in the same states.
 set -euo pipefail
 
 big_mb=${1:-2048}
@@ -19,7 +21,8 @@ command -v fuse2fs >/dev/null || { echo "fuse2fs is missing: apt-get install fus
 mkdir -p var
 work=$(mktemp -d "$PWD/var/fusebench.XXXXXX")
 mnt=$work/mnt
-mkdir -p "$mnt"
+mnt2=$work/mnt2
+mkdir -p "$mnt" "$mnt2"
 loop=
 daemon=
 uring_param=/sys/module/fuse/parameters/enable_uring
@@ -27,6 +30,7 @@ uring_saved=
 cleanup() {
   [ -n "$uring_saved" ] && echo "$uring_saved" >"$uring_param"
   mountpoint -q "$mnt" && umount "$mnt"
+  mountpoint -q "$mnt2" && umount "$mnt2"
   [ -n "$loop" ] && losetup -d "$loop" 2>/dev/null || true
   if [ -n "$daemon" ]; then
     for _ in $(seq 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
@@ -51,11 +55,31 @@ finish() {
   fi
 }
 
-# blobfs through its daemon on a fresh image, as LABEL.
-bench_blobfs() {
+# Mounts blobfs on a fresh image on $mnt through its daemon.
+mount_blobfs() {
   build/tools/mkfs.blobfs "$work/blobfs.img" --size="${size_gib}G" >/dev/null
   "$build/blobfs" "$work/blobfs.img" "$mnt"
   daemon=$(pgrep -n -f "$build/blobfs $work/blobfs.img")
+}
+
+# Mounts ext4 on a fresh image over a loop device on DIR.
+mount_ext4() {
+  truncate -s "${size_gib}G" "$work/ext4.img"
+  mkfs.ext4 -q -F "$work/ext4.img"
+  loop=$(losetup --find --show "$work/ext4.img")
+  mount "$loop" "$1"
+}
+
+# Detaches the loop device and removes the ext4 image.
+remove_ext4() {
+  losetup -d "$loop"
+  loop=
+  rm -f "$work/ext4.img"
+}
+
+# blobfs through its daemon on a fresh image, as LABEL.
+bench_blobfs() {
+  mount_blobfs
   bench "$1"
   finish
   rm -f "$work/blobfs.img"
@@ -94,9 +118,15 @@ finish
 rm -f "$work/fuse2fs.img"
 
 echo "== ext4 (loop device of ${size_gib} GiB)"
-truncate -s "${size_gib}G" "$work/ext4.img"
-mkfs.ext4 -q -F "$work/ext4.img"
-loop=$(losetup --find --show "$work/ext4.img")
-mount "$loop" "$mnt"
+mount_ext4 "$mnt"
 bench ext4
+finish
+remove_ext4
+
+echo "== cold reads side by side: blobfs (daemon) and ext4 (loop device), in turns"
+mount_blobfs
+mount_ext4 "$mnt2"
+"$build/fusebench" --side_by_side="blobfs=$mnt,ext4=$mnt2" --big_mb="$big_mb"
+umount "$mnt2"
+remove_ext4
 finish
