@@ -14,7 +14,6 @@ constexpr uint64_t kMinDefaultMetadataPages = 64;
 
 bool IsPowerOfTwo(uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
-
 }  // namespace
 
 uint64_t MetadataClusters(const SuperBlock& super) {

@@ -33,7 +33,6 @@ void AppendToRun(std::vector<iovec>& run, std::byte* memory, size_t length) {
   }
 }
 
-
 // Copies `length` bytes between `iov` (starting `iov_offset` bytes in) and `flat`.
 void CopyFromIov(std::span<const iovec> iov, uint64_t iov_offset, std::byte* flat,
                  uint64_t length) {

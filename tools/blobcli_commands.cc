@@ -33,7 +33,6 @@ using StoreOpener =
 using StoreBody = absl::FunctionRef<Task<Status>(BlobStore&)>;
 using BlobBody = absl::FunctionRef<Task<Status>(Blob&)>;
 
-
 Error SystemError(int code, const std::string& what) {
   return MakeError(code, "%s: %s", what, std::strerror(code));
 }
