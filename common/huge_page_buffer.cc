@@ -13,7 +13,8 @@
 namespace blobfs {
 
 Result<HugePageBuffer> HugePageBuffer::Allocate(size_t size) {
-  if (size == 0 || size > SIZE_MAX - kHugePageSize) {
+  // The mapping is the size rounded up plus one huge page: neither may wrap around.
+  if (size == 0 || size > SIZE_MAX - 2 * kHugePageSize) {
     return MakeError(EINVAL, "cannot allocate %zu bytes", size);
   }
   const size_t rounded = RoundUp(size, kHugePageSize);
