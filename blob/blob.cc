@@ -221,6 +221,11 @@ uint64_t Blob::xattr_bytes(XattrKind kind) const {
   return bytes;
 }
 
+bool Blob::has_xattr(const std::string& name, XattrKind kind) const {
+  const auto& xattrs = kind == XattrKind::kUser ? xattrs_ : internal_xattrs_;
+  return xattrs.contains(name);
+}
+
 Task<Status> Blob::Sync() {
   return store_->OnMetadataReactor(store_->DoCommit(std::vector<Blob*>(1, this), {}));
 }

@@ -108,6 +108,8 @@ class Blob {
   bool dirty() const { return version_ != committed_version_; }
   // Bytes of the names and values of the blob's xattrs of `kind`. On the metadata reactor only.
   uint64_t xattr_bytes(XattrKind kind) const;
+  // Whether the blob has the xattr `name` of `kind`. On the metadata reactor only.
+  bool has_xattr(const std::string& name, XattrKind kind) const;
 
   Task<Status> Read(BlobChannel& channel, uint64_t offset, std::span<std::byte> buffer);
   Task<Status> Write(BlobChannel& channel, uint64_t offset, std::span<const std::byte> buffer);

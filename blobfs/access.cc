@@ -77,20 +77,25 @@ uint32_t ModeAfterChmod(const InodeRecord& inode, const Credentials& caller, uin
   return mode;
 }
 
+bool DropsSetgid(const InodeRecord& inode, const Credentials& caller) {
+  if ((inode.mode & S_ISGID) == 0) return false;
+  return (inode.mode & S_IXGRP) != 0 || (!caller.is_root() && !caller.InGroup(inode.gid));
+}
+
 uint32_t ModeAfterChown(const InodeRecord& inode, const Credentials& caller) {
-  (void)caller;  // Linux clears them whoever chowns.
   uint32_t mode = inode.mode;
   if (inode.is_dir()) return mode;
   mode &= ~S_ISUID;
-  if ((mode & S_IXGRP) != 0) mode &= ~S_ISGID;
+  if (DropsSetgid(inode, caller)) mode &= ~S_ISGID;
   return mode;
 }
 
-uint32_t ModeAfterWrite(const InodeRecord& inode, const Credentials& caller) {
+uint32_t ModeAfterWrite(const InodeRecord& inode, const Credentials& caller,
+                        bool as_unprivileged) {
   uint32_t mode = inode.mode;
-  if (caller.is_root() || !inode.is_regular()) return mode;
+  if ((caller.is_root() && !as_unprivileged) || !inode.is_regular()) return mode;
   mode &= ~S_ISUID;
-  if ((mode & S_IXGRP) != 0) mode &= ~S_ISGID;
+  if (DropsSetgid(inode, caller)) mode &= ~S_ISGID;
   return mode;
 }
 

@@ -29,11 +29,16 @@ Status CheckSetAttr(const InodeRecord& inode, const Credentials& caller,
                     const SetAttrRequest& request);
 // Permission bits after chmod: a non-root caller outside the file's group loses S_ISGID.
 uint32_t ModeAfterChmod(const InodeRecord& inode, const Credentials& caller, uint32_t requested);
-// Mode after chown/chgrp: a non-directory loses S_ISUID, and S_ISGID when group-executable.
+// Linux's setattr_should_drop_sgid: S_ISGID goes when group-executable, or when the caller is
+// neither root nor in the file's group.
+bool DropsSetgid(const InodeRecord& inode, const Credentials& caller);
+// Mode after chown/chgrp: a non-directory loses S_ISUID, and S_ISGID as DropsSetgid says.
 uint32_t ModeAfterChown(const InodeRecord& inode, const Credentials& caller);
-// Mode after a write or truncate by `caller`: a non-root writer of a regular file drops
-// S_ISUID, and S_ISGID when group-executable.
-uint32_t ModeAfterWrite(const InodeRecord& inode, const Credentials& caller);
+// Mode after a write or truncate by `caller` (FUSE's KILL_SUIDGID asks the same for a caller
+// without CAP_FSETID: pass `as_unprivileged`): a writer of a regular file other than root drops
+// S_ISUID, and S_ISGID as DropsSetgid says.
+uint32_t ModeAfterWrite(const InodeRecord& inode, const Credentials& caller,
+                        bool as_unprivileged = false);
 
 struct NewOwner {
   uint32_t uid = 0;

@@ -41,6 +41,9 @@ class BlobFileSystem final : public FileSystem {
   ~BlobFileSystem() override;
 
   Task<Status> Unmount() override;
+  void SetAttributesChangedHandler(std::function<void(uint64_t ino)> changed) override {
+    attributes_changed_ = std::move(changed);
+  }
   Task<void> Abandon() override;
   uint64_t root_ino() const override { return super_.root_ino; }
   Reactor& reactor() override { return reactor_; }
@@ -80,7 +83,8 @@ class BlobFileSystem final : public FileSystem {
                              std::span<const iovec> buffers) override;
   Task<Status> Flush(uint64_t handle) override;
   Task<Status> Fsync(uint64_t handle, bool datasync) override;
-  Task<Status> Fallocate(uint64_t handle, int mode, uint64_t offset, uint64_t length) override;
+  Task<Status> Fallocate(const Credentials& caller, uint64_t handle, int mode, uint64_t offset,
+                         uint64_t length) override;
   Task<Result<uint64_t>> Lseek(uint64_t handle, uint64_t offset, int whence) override;
   Task<Result<size_t>> CopyFileRange(const Credentials& caller, uint64_t handle_in,
                                      uint64_t offset_in, uint64_t handle_out, uint64_t offset_out,
@@ -188,11 +192,22 @@ class BlobFileSystem final : public FileSystem {
   Task<Status> DoRename(const Credentials& caller, uint64_t parent, std::string_view name,
                         uint64_t new_parent, std::string_view new_name, uint32_t flags);
   Task<Status> Truncate(Inode& inode, uint64_t size);
+  // What a change of a file's contents or owner takes away, as Linux's file_remove_privs and
+  // chown do (and as FUSE's HANDLE_KILLPRIV_V2 leaves to the filesystem): setuid and setgid (the
+  // latter only when group-executable) — on a write or truncate only when the caller is not root,
+  // on a chown always — and the security.capability xattr whoever the caller is. Tells the
+  // attributes-changed handler when anything went. The caller holds ns_lock_.
+  enum class PrivilegeDrop { kOnWrite, kOnChown };
+  Task<Status> DropPrivileges(Inode& inode, const Credentials& caller, PrivilegeDrop cause);
+  // DropPrivileges(kOnWrite) for a write or fallocate, which hold no ns_lock_: takes it only when
+  // there is something to drop. Called before the data lock is taken (ns_lock_ comes first).
+  Task<Status> DropPrivilegesBeforeWrite(Inode& inode, const Credentials& caller);
   Task<Status> ListDir(uint64_t handle, uint64_t cookie, DirPlusEmitter* plus, DirEmitter* plain);
 
   std::unique_ptr<BlobStore> store_;
   Reactor& reactor_;
   MountOptions options_;
+  std::function<void(uint64_t ino)> attributes_changed_;
   std::unique_ptr<BlobChannel> channel_;
   std::unique_ptr<BufferCache> cache_;
   DirNodeCache dir_nodes_;

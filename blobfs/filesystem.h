@@ -148,6 +148,11 @@ class FileSystem {
   // Writes everything back, commits, releases every handle and inode, and unloads the store
   // cleanly. Nothing else may be called afterwards.
   virtual Task<Status> Unmount() = 0;
+  // `changed` is called on reactor(), before the call that caused it returns, when a call changed
+  // an inode's attributes beyond what its result shows (a write or fallocate that dropped setuid
+  // bits or security.capability): a caller that caches attributes must drop those of `ino`.
+  // Replaces the previous one; empty: nobody is told.
+  virtual void SetAttributesChangedHandler(std::function<void(uint64_t ino)> changed) = 0;
   // Drops the mount as a crash would: the commit in flight (if any) finishes, nothing more is
   // written, and the store is released without unloading (its next Load takes the dirty path).
   // Nothing else may be called afterwards.
@@ -211,7 +216,8 @@ class FileSystem {
   // close(2) of one descriptor: reports a write-back error if one happened.
   virtual Task<Status> Flush(uint64_t handle) = 0;
   virtual Task<Status> Fsync(uint64_t handle, bool datasync) = 0;
-  virtual Task<Status> Fallocate(uint64_t handle, int mode, uint64_t offset, uint64_t length) = 0;
+  virtual Task<Status> Fallocate(const Credentials& caller, uint64_t handle, int mode,
+                                 uint64_t offset, uint64_t length) = 0;
   virtual Task<Result<uint64_t>> Lseek(uint64_t handle, uint64_t offset, int whence) = 0;
   virtual Task<Result<size_t>> CopyFileRange(const Credentials& caller, uint64_t handle_in,
                                              uint64_t offset_in, uint64_t handle_out,

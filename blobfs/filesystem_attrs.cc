@@ -24,6 +24,9 @@ constexpr uint64_t kMetadataPageBytes = 3800;
 
 enum class XattrNamespace { kUser, kTrusted, kSecurity, kAcl };
 
+// File capabilities (capabilities(7)): a write drops them.
+constexpr char kCapabilityXattr[] = "security.capability";
+
 // The namespace of a full xattr name, EOPNOTSUPP for unknown ones, ERANGE for bad lengths.
 Result<XattrNamespace> ClassifyXattr(std::string_view name) {
   if (name.empty() || name.size() > 255) {
@@ -102,6 +105,31 @@ Task<Status> BlobFileSystem::Truncate(Inode& inode, uint64_t size) {
   co_return Status();
 }
 
+Task<Status> BlobFileSystem::DropPrivileges(Inode& inode, const Credentials& caller,
+                                            PrivilegeDrop cause) {
+  InodeRecord& record = inode.record;
+  const uint32_t mode = cause == PrivilegeDrop::kOnChown ? ModeAfterChown(record, caller)
+                                                         : ModeAfterWrite(record, caller);
+  bool dropped = mode != record.mode;
+  record.mode = mode;
+  if (!record.is_dir() && inode.blob->has_xattr(kCapabilityXattr, XattrKind::kUser)) {
+    CO_RETURN_IF_ERROR(co_await inode.blob->RemoveXattr(kCapabilityXattr, XattrKind::kUser));
+    dropped = true;
+  }
+  if (dropped) {
+    MarkDirty(inode);
+    if (attributes_changed_) attributes_changed_(inode.ino);
+  }
+  co_return Status();
+}
+
+Task<Status> BlobFileSystem::DropPrivilegesBeforeWrite(Inode& inode, const Credentials& caller) {
+  const bool suid = !caller.is_root() && ModeAfterWrite(inode.record, caller) != inode.record.mode;
+  if (!suid && !inode.blob->has_xattr(kCapabilityXattr, XattrKind::kUser)) co_return Status();
+  auto hold = co_await ns_lock_.Lock();
+  co_return co_await DropPrivileges(inode, caller, PrivilegeDrop::kOnWrite);
+}
+
 Task<Result<InodeAttr>> BlobFileSystem::SetAttr(const Credentials& caller, uint64_t ino,
                                                 SetAttrRequest request,
                                                 std::optional<uint64_t> handle) {
@@ -125,15 +153,14 @@ Task<Result<InodeAttr>> BlobFileSystem::SetAttr(const Credentials& caller, uint6
     if (!handle.has_value()) CO_RETURN_IF_ERROR(CheckAccess(record, caller, W_OK));
     CO_RETURN_IF_ERROR(co_await Truncate(*inode, request.size));
     record.mtime = now;
-    if (!caller.is_root()) record.mode = ModeAfterWrite(record, caller);
+    CO_RETURN_IF_ERROR(co_await DropPrivileges(*inode, caller, PrivilegeDrop::kOnWrite));
     changed = true;
   }
   if ((request.valid & (SetAttrRequest::kUid | SetAttrRequest::kGid)) != 0) {
     uint32_t new_uid = (request.valid & SetAttrRequest::kUid) != 0 ? request.uid : record.uid;
     uint32_t new_gid = (request.valid & SetAttrRequest::kGid) != 0 ? request.gid : record.gid;
-    if ((request.valid & SetAttrRequest::kMode) == 0) {
-      record.mode = ModeAfterChown(record, caller);
-    }
+    // A mode given too is applied below, over what the chown dropped.
+    CO_RETURN_IF_ERROR(co_await DropPrivileges(*inode, caller, PrivilegeDrop::kOnChown));
     record.uid = new_uid;
     record.gid = new_gid;
     changed = true;
@@ -143,7 +170,7 @@ Task<Result<InodeAttr>> BlobFileSystem::SetAttr(const Credentials& caller, uint6
     changed = true;
   }
   if ((request.valid & SetAttrRequest::kKillSuidGid) != 0) {
-    record.mode = ModeAfterWrite(record, Credentials{.uid = 1, .gid = 1});
+    record.mode = ModeAfterWrite(record, caller, /*as_unprivileged=*/true);
     changed = true;
   }
   if ((request.valid & SetAttrRequest::kAtimeNow) != 0) {
@@ -261,7 +288,14 @@ Task<Status> BlobFileSystem::RemoveXattr(const Credentials& caller, uint64_t ino
   CO_ASSIGN_OR_RETURN(XattrNamespace space, ClassifyXattr(name));
   auto hold = co_await ns_lock_.Lock();
   CO_ASSIGN_OR_RETURN(InodeRef inode, co_await GetInode(ino));
-  CO_RETURN_IF_ERROR(CheckXattrAccess(inode->record, caller, space, true));
+  // The kernel removes security.capability itself before a write, truncate or fallocate, in a
+  // REMOVEXATTR that carries the writer's credentials: whoever may write the file may remove it
+  // (the write would drop it anyway).
+  if (name == kCapabilityXattr && inode->record.is_regular()) {
+    CO_RETURN_IF_ERROR(CheckAccess(inode->record, caller, W_OK));
+  } else {
+    CO_RETURN_IF_ERROR(CheckXattrAccess(inode->record, caller, space, true));
+  }
   Status removed = co_await inode->blob->RemoveXattr(std::string(name), XattrKind::kUser);
   if (!removed.ok() && removed.error().code() == ENOENT) {
     co_return MakeError(ENODATA, "no xattr \"%s\"", std::string(name));

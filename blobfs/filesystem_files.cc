@@ -77,9 +77,9 @@ Task<Result<uint64_t>> BlobFileSystem::Open(const Credentials& caller, uint64_t 
       if (inode->data->size() != 0) {
         CO_RETURN_IF_ERROR(co_await Truncate(*inode, 0));
         inode->record.mtime = inode->record.ctime = Timestamp::Now();
-        if (!caller.is_root()) inode->record.mode = ModeAfterWrite(inode->record, caller);
         MarkDirty(*inode);
       }
+      CO_RETURN_IF_ERROR(co_await DropPrivileges(*inode, caller, PrivilegeDrop::kOnWrite));
     }
   }
   ++inode->opens;
@@ -141,13 +141,13 @@ Task<Result<size_t>> BlobFileSystem::Write(const Credentials& caller, uint64_t h
   const bool append = (open->flags & O_APPEND) != 0;
   InodeRef inode(open->inode);
   CO_ASSIGN_OR_RETURN(FileData * data, co_await DataOf(*inode));
+  CO_RETURN_IF_ERROR(co_await DropPrivilegesBeforeWrite(*inode, caller));
   auto hold = co_await inode->data_lock.Lock();
   if (append) offset = data->size();
   CO_ASSIGN_OR_RETURN(size_t written, co_await data->Write(offset, buffers));
   InodeRecord& record = inode->record;
   record.size = data->size();
   record.mtime = record.ctime = Timestamp::Now();
-  if (!caller.is_root()) record.mode = ModeAfterWrite(record, caller);
   MarkDirty(*inode);
   co_return written;
 }
@@ -168,14 +168,15 @@ Task<Status> BlobFileSystem::Fsync(uint64_t handle, bool datasync) {
   co_return co_await channel_->Flush();
 }
 
-Task<Status> BlobFileSystem::Fallocate(uint64_t handle, int mode, uint64_t offset,
-                                       uint64_t length) {
+Task<Status> BlobFileSystem::Fallocate(const Credentials& caller, uint64_t handle, int mode,
+                                       uint64_t offset, uint64_t length) {
   CO_RETURN_IF_ERROR(CheckWritable());
   CO_ASSIGN_OR_RETURN(Handle * open, FileHandle(handle));
   if (!Writable(open->flags)) co_return MakeError(EBADF, "handle %d is not open for writing", handle);
   if (length == 0) co_return MakeError(EINVAL, "fallocate of 0 bytes");
   InodeRef inode(open->inode);
   CO_ASSIGN_OR_RETURN(FileData * data, co_await DataOf(*inode));
+  CO_RETURN_IF_ERROR(co_await DropPrivilegesBeforeWrite(*inode, caller));
   auto hold = co_await inode->data_lock.Lock();
   uint64_t old_size = data->size();
   CO_RETURN_IF_ERROR(co_await data->Fallocate(mode, offset, length));

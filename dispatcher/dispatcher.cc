@@ -26,7 +26,18 @@ bool GetsNoReply(uint32_t opcode) {
 }  // namespace
 
 Dispatcher::Dispatcher(Fsdev& fsdev, DispatcherOptions options)
-    : fsdev_(fsdev), options_(std::move(options)), ids_(fsdev.root_id()) {}
+    : fsdev_(fsdev),
+      options_(std::move(options)),
+      ids_(fsdev.root_id()),
+      cache_sync_(options_.notify) {
+  if (options_.notify) fsdev_.SetObserver(this);
+}
+
+void Dispatcher::AttributesChanged(uint64_t node_id) {
+  // The kernel takes notifications only between INIT and DESTROY.
+  if (!initialized() || destroyed()) return;
+  cache_sync_.InvalidateAttributes(ids_.ToKernel(node_id));
+}
 
 size_t Dispatcher::request_buffer_size() const {
   const size_t max_write = std::max<size_t>(kPageSize, options_.max_write / kPageSize * kPageSize);

@@ -33,6 +33,7 @@
 #include "common/error.h"
 #include "common/task.h"
 #include "dispatcher/fuse_wire.h"
+#include "dispatcher/kernel_cache_sync.h"
 #include "dispatcher/open_flags.h"
 #include "dispatcher/request_reader.h"
 #include "dispatcher/wire_convert.h"
@@ -52,6 +53,9 @@ struct DispatcherOptions {
   // Supplementary groups of a caller process, asked only when a permission check needs them
   // (the /dev/fuse transport reads /proc/PID/status). Unset: none are known.
   std::function<std::vector<uint32_t>(uint32_t pid)> groups_of{};
+  // Writes a notification to the kernel (kernel_cache_sync.h), from any thread. Unset: none is
+  // sent, and the kernel sees what a call changed behind its reply once its caches expire.
+  KernelNotify notify{};
 };
 
 // What INIT settled.
@@ -75,8 +79,10 @@ class ReplySink {
 
 class DispatcherChannel;
 
-class Dispatcher {
+class Dispatcher final : private FsdevObserver {
  public:
+  // Observes `fsdev` (FsdevObserver) when options.notify is set: the fsdev must then be closed
+  // before the dispatcher goes.
   Dispatcher(Fsdev& fsdev, DispatcherOptions options);
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -95,9 +101,12 @@ class Dispatcher {
 
  private:
   friend class DispatcherChannel;
+  void AttributesChanged(uint64_t node_id) override;
+
   Fsdev& fsdev_;
   const DispatcherOptions options_;
   const NodeIdMap ids_;
+  KernelCacheSync cache_sync_;
   DispatcherSession session_;
   std::atomic<bool> initialized_{false};
   std::atomic<bool> destroyed_{false};

@@ -42,6 +42,7 @@ Task<void> DispatcherChannel::DoForget(Request& request) {
   Result<wire::ForgetIn> in = request.args.Read<wire::ForgetIn>();
   // The root is never forgotten; a malformed FORGET gets no reply either.
   if (!in.ok() || request.header.nodeid == wire::kRootId || request.header.nodeid == 0) co_return;
+  dispatcher_.cache_sync_.NoteForgotten(request.header.nodeid);
   co_await fsdev_->Forget(request.node_id, in->nlookup);
 }
 
@@ -56,6 +57,7 @@ Task<void> DispatcherChannel::DoBatchForget(Request& request) {
     Result<wire::ForgetOne> one = request.args.Read<wire::ForgetOne>();
     if (!one.ok()) break;
     if (one->nodeid == wire::kRootId || one->nodeid == 0) continue;
+    dispatcher_.cache_sync_.NoteForgotten(one->nodeid);
     const uint64_t node_id = dispatcher_.ids_.ToFsdev(one->nodeid);
     co_await fsdev_->Forget(node_id, one->nlookup);
   }

@@ -50,16 +50,14 @@ Task<void> DispatcherChannel::DoCreate(Request& request, bool unnamed) {
     co_return;
   }
   const uint32_t flags = NativeOpenFlags(in->flags);
-  if (unnamed) {
-    ReplyCreate(request,
-                co_await fsdev_->TmpFile(request.ctx, request.node_id, in->mode, flags, in->umask),
-                FileOpenFlags(flags));
-  } else {
-    ReplyCreate(request,
-                co_await fsdev_->Create(request.ctx, request.node_id, *name, in->mode, flags,
-                                        in->umask),
-                FileOpenFlags(flags));
+  Result<FsdevCreateReply> created =
+      unnamed ? co_await fsdev_->TmpFile(request.ctx, request.node_id, in->mode, flags, in->umask)
+              : co_await fsdev_->Create(request.ctx, request.node_id, *name, in->mode, flags,
+                                        in->umask);
+  if (created.ok() && created->entry.attr.size == 0) {
+    dispatcher_.cache_sync_.NoteCreatedEmpty(dispatcher_.ids_.ToKernel(created->entry.node_id));
   }
+  ReplyCreate(request, created, FileOpenFlags(flags));
 }
 
 Task<void> DispatcherChannel::DoRead(Request& request) {
@@ -73,6 +71,9 @@ Task<void> DispatcherChannel::DoRead(Request& request) {
   if (in->size == 0) {
     ReplyBytes(request, {});
     co_return;
+  }
+  if ((NativeOpenFlags(in->flags) & O_DIRECT) == 0) {
+    dispatcher_.cache_sync_.NotePageCacheUse(request.header.nodeid);
   }
   // The data goes straight into the transport's reply buffer when it offers one; otherwise the
   // reply is sent from where the fsdev holds the bytes (its cache), without a copy of ours.
@@ -114,6 +115,12 @@ Task<void> DispatcherChannel::DoWrite(Request& request) {
     ReplyError(request, EINVAL);
     co_return;
   }
+  // A write from the page cache, or through a handle that fills it, leaves its pages current; a
+  // direct one may leave pages a buffered reader filled meanwhile stale.
+  const uint32_t flags = NativeOpenFlags(in->flags);
+  const bool direct = (in->write_flags & wire::kWriteCache) == 0 &&
+                      ((flags & O_DIRECT) != 0 || (FileOpenFlags(flags) & wire::kOpenDirectIo) != 0);
+  if (!direct) dispatcher_.cache_sync_.NotePageCacheUse(request.header.nodeid);
   const std::span<const iovec> sources(data->data(), data->size());
   Result<size_t> done =
       co_await fsdev_->Write(request.ctx, request.node_id, in->fh, in->offset, sources);
@@ -121,6 +128,7 @@ Task<void> DispatcherChannel::DoWrite(Request& request) {
     ReplyError(request, done.error().code());
     co_return;
   }
+  if (direct) co_await dispatcher_.cache_sync_.AfterDirectWrite(request.header.nodeid, in->offset, *done);
   const wire::WriteOut out{.size = static_cast<uint32_t>(*done), .padding = 0};
   ReplyStruct(request, out);
 }

@@ -126,6 +126,7 @@ inline constexpr uint32_t kOpenNoFlush = 1 << 5;
 
 inline constexpr uint32_t kGetattrFh = 1 << 0;       // fuse_getattr_in.getattr_flags
 inline constexpr uint32_t kFsyncDataOnly = 1 << 0;   // fuse_fsync_in.fsync_flags
+inline constexpr uint32_t kWriteCache = 1 << 0;        // fuse_write_in.write_flags: page cache
 inline constexpr uint32_t kWriteKillSuidGid = 1 << 2;  // fuse_write_in.write_flags
 
 struct InHeader {
@@ -142,8 +143,17 @@ struct InHeader {
 
 struct OutHeader {
   uint32_t len = 0;
-  int32_t error = 0;  // 0 or a negative errno.
+  int32_t error = 0;  // 0 or a negative errno; a notification's code (unique 0).
   uint64_t unique = 0;
+};
+
+// Notifications: an OutHeader with unique 0 and the code as its error, then the code's struct.
+inline constexpr int32_t kNotifyInvalInode = 2;
+
+struct NotifyInvalInodeOut {
+  uint64_t ino = 0;
+  int64_t off = 0;  // Negative: the attributes only, no pages.
+  int64_t len = 0;  // 0 or negative: to the end of the file.
 };
 
 struct Attr {
@@ -492,6 +502,7 @@ constexpr size_t DirentAlign(size_t size) { return (size + 7) & ~size_t{7}; }
 
 static_assert(sizeof(InHeader) == 40);
 static_assert(sizeof(OutHeader) == 16);
+static_assert(sizeof(NotifyInvalInodeOut) == 24);
 static_assert(sizeof(Attr) == 88);
 static_assert(sizeof(Statx) == 256);
 static_assert(sizeof(Kstatfs) == 80);

@@ -78,6 +78,13 @@ class BlobfsFsdev final : public Fsdev, public std::enable_shared_from_this<Blob
     return options_.entry_timeout;
   }
   Result<std::unique_ptr<FsdevChannel>> OpenChannel() override;
+  void SetObserver(FsdevObserver* observer) override {
+    std::function<void(uint64_t)> changed;
+    if (observer != nullptr) {
+      changed = [observer](uint64_t ino) { observer->AttributesChanged(ino); };
+    }
+    fs_->SetAttributesChangedHandler(std::move(changed));
+  }
   void Abort(uint64_t request_id) override { aborts_.Abort(request_id); }
   Task<Status> Close() override {
     closed_ = true;
@@ -217,12 +224,14 @@ class BlobfsChannel final : public FsdevChannel {
                    return fs().Fsync(h, datasync);
                  }));
   }
-  Task<Status> Fallocate(const FsdevContext&, uint64_t node_id, uint64_t handle, int mode,
+  Task<Status> Fallocate(const FsdevContext& ctx, uint64_t node_id, uint64_t handle, int mode,
                          uint64_t offset, uint64_t length) override {
-    return RunOn(dev_->reactor(),
-                 DoFileCall(node_id, handle, [this, mode, offset, length](uint64_t h) {
-                   return fs().Fallocate(h, mode, offset, length);
-                 }));
+    return RunOn(dev_->reactor(), DoFileCall(node_id, handle,
+                                             [this, caller = CredentialsOf(ctx), mode, offset,
+                                              length](uint64_t h) {
+                                               return fs().Fallocate(caller, h, mode, offset,
+                                                                     length);
+                                             }));
   }
   Task<Result<size_t>> CopyFileRange(const FsdevContext& ctx, uint64_t node_in,
                                      uint64_t handle_in, uint64_t offset_in, uint64_t node_out,

@@ -252,6 +252,16 @@ class FsdevChannel {
   std::vector<std::vector<char>> read_buffers_;
 };
 
+// What a module tells its user beyond the replies to its calls.
+class FsdevObserver {
+ public:
+  virtual ~FsdevObserver() = default;
+  // The attributes of `node_id` changed beyond what the reply to the call that changed them shows
+  // (a write that dropped setuid bits or security.capability): what the user cached of them is
+  // stale. Called on any thread, before that call completes.
+  virtual void AttributesChanged(uint64_t node_id) = 0;
+};
+
 // A filesystem device: one instance of a module.
 class Fsdev {
  public:
@@ -265,6 +275,9 @@ class Fsdev {
   virtual std::chrono::nanoseconds negative_entry_timeout() const { return {}; }
   // A channel for calls made on the calling reactor.
   virtual Result<std::unique_ptr<FsdevChannel>> OpenChannel() = 0;
+  // Who hears of changes (nullptr: nobody); set before calls are made, told until Close, and it
+  // must outlive that. A module whose replies always show every change tells nothing.
+  virtual void SetObserver(FsdevObserver* observer) { (void)observer; }
   // Asks the call with `request_id` to stop early (thread-safe).
   virtual void Abort(uint64_t request_id) = 0;
   // Commits and releases everything; the device is unusable afterwards. On the reactor that

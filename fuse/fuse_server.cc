@@ -36,6 +36,17 @@ class FdReplySink : public ReplySink {
   int fd_;
 };
 
+}  // namespace
+
+KernelNotify DeviceNotifier(int fd) {
+  return [fd](std::span<const iovec> notification) -> Status {
+    FdReplySink sink(fd);
+    return sink.Send(notification);
+  };
+}
+
+namespace {
+
 // The reader of one reactor and the requests it has handed out.
 struct ServerState {
   int fd;

@@ -38,6 +38,10 @@ struct FuseServeOptions {
 
 Task<Status> ServeFuseDevice(int fd, Dispatcher& dispatcher, FuseServeOptions options);
 
+// Notifications written to the session descriptor `fd` (DispatcherOptions::notify), which must
+// stay open while the dispatcher lives.
+KernelNotify DeviceNotifier(int fd);
+
 }  // namespace blobfs
 
 #endif  // BLOBFS_FUSE_FUSE_SERVER_H_

@@ -292,7 +292,8 @@ int Run(const DaemonArgs& args, DaemonStartup& startup) {
                                                    .max_readahead = max_readahead,
                                                    .writeback_cache = options->writeback_cache,
                                                    .io_uring = uring,
-                                                   .groups_of = SupplementaryGroupsOf});
+                                                   .groups_of = SupplementaryGroupsOf,
+                                                   .notify = DeviceNotifier((*mount)->fd())});
   // Every reactor reads its own clone (with io_uring only reactor 0 reads /dev/fuse: INIT,
   // FORGETs and INTERRUPTs): the session's descriptor is libfuse's to close when it unmounts.
   const uint32_t readers = uring ? 1 : reactor_count;

@@ -202,7 +202,7 @@ TEST_P(FsTest, SparseFilesHolesAndSeek) {
   ASSERT_OK(Run(fs_->Fsync(file.handle, false)));
   EXPECT_LE(Run(fs_->GetAttr(file.attr.ino))->blocks, 64u);
   // Punch the data away: it reads as zeroes and the space comes back.
-  ASSERT_OK(Run(fs_->Fallocate(file.handle, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+  ASSERT_OK(Run(fs_->Fallocate(root_caller_, file.handle, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                                tib - 4096, 4096)));
   EXPECT_EQ(Read(file.handle, tib - 4096, 4096), std::string(4096, '\0'));
   EXPECT_EQ(ErrCode(Run(fs_->Lseek(file.handle, 0, SEEK_DATA))), ENXIO);
@@ -215,9 +215,9 @@ TEST_P(FsTest, SparseFilesHolesAndSeek) {
   EXPECT_EQ(Read(file.handle, 0, 100), std::string(100, 'q'));
   EXPECT_EQ(Read(file.handle, 100, 19900), std::string(19900, '\0'));
   // Allocation keeps the size with KEEP_SIZE and extends it without.
-  ASSERT_OK(Run(fs_->Fallocate(file.handle, FALLOC_FL_KEEP_SIZE, 0, 1 << 20)));
+  ASSERT_OK(Run(fs_->Fallocate(root_caller_, file.handle, FALLOC_FL_KEEP_SIZE, 0, 1 << 20)));
   EXPECT_EQ(Run(fs_->GetAttr(file.attr.ino))->size, 20000u);
-  ASSERT_OK(Run(fs_->Fallocate(file.handle, 0, 0, 1 << 20)));
+  ASSERT_OK(Run(fs_->Fallocate(root_caller_, file.handle, 0, 0, 1 << 20)));
   EXPECT_EQ(Run(fs_->GetAttr(file.attr.ino))->size, uint64_t{1} << 20);
   EXPECT_GE(Run(fs_->GetAttr(file.attr.ino))->blocks, uint64_t{(1 << 20) / 512});
   ASSERT_OK(Run(fs_->Release(file.handle)));

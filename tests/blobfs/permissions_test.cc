@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/falloc.h>
+
 #include <string>
+#include <vector>
 
 #include "tests/blobfs/fs_harness.h"
 
@@ -146,6 +149,68 @@ TEST_P(PermissionsTest, SetuidAndSetgidAreClearedAsLinuxClearsThem) {
   ASSERT_OK(Run(fs_->Write(other_, handle, 0, std::span<const iovec>(&iov, 1))).status());
   ASSERT_OK(Run(fs_->Release(handle)));
   EXPECT_EQ(ModeOf(file.ino), 0777u);
+}
+
+TEST_P(PermissionsTest, ChangesOfContentsAndOwnerDropTheCapabilityAndSayWhichInodeChanged) {
+  std::vector<uint64_t> changed;
+  fs_->SetAttributesChangedHandler([&changed](uint64_t ino) { changed.push_back(ino); });
+  const std::string cap = "capability bytes";
+  InodeAttr file = MakeFile(root_caller_, dir_, "f", 06777);
+  auto set_cap = [&] {
+    ASSERT_OK(Run(fs_->SetXattr(root_caller_, file.ino, "security.capability", cap, 0)));
+  };
+  auto has_cap = [&] {
+    return Run(fs_->GetXattr(root_caller_, file.ino, "security.capability")).ok();
+  };
+  auto write_as = [&](const Credentials& who) {
+    ASSERT_ASSIGN_OR_FAIL(uint64_t handle, Run(fs_->Open(who, file.ino, O_WRONLY)));
+    std::string data = "x";
+    iovec iov{data.data(), data.size()};
+    ASSERT_OK(Run(fs_->Write(who, handle, 0, std::span<const iovec>(&iov, 1))).status());
+    ASSERT_OK(Run(fs_->Release(handle)));
+  };
+  // Root's write keeps setuid/setgid but not the capability.
+  set_cap();
+  write_as(root_caller_);
+  EXPECT_FALSE(has_cap());
+  EXPECT_EQ(ModeOf(file.ino), 06777u);
+  EXPECT_EQ(changed, std::vector<uint64_t>{file.ino});
+  // Nothing to drop: nobody is told.
+  changed.clear();
+  write_as(root_caller_);
+  EXPECT_TRUE(changed.empty());
+  // Another user's fallocate drops both.
+  set_cap();
+  ASSERT_ASSIGN_OR_FAIL(uint64_t handle, Run(fs_->Open(other_, file.ino, O_RDWR)));
+  ASSERT_OK(Run(fs_->Fallocate(other_, handle, FALLOC_FL_KEEP_SIZE, 0, 8192)));
+  ASSERT_OK(Run(fs_->Release(handle)));
+  EXPECT_FALSE(has_cap());
+  EXPECT_EQ(ModeOf(file.ino), 0777u);
+  EXPECT_EQ(changed, std::vector<uint64_t>{file.ino});
+  // chown drops it whoever chowns; so does a truncate.
+  set_cap();
+  ASSERT_OK(Chown(root_caller_, file.ino, other_.uid, std::nullopt));
+  EXPECT_FALSE(has_cap());
+  set_cap();
+  ASSERT_OK(Run(fs_->SetAttr(root_caller_, file.ino,
+                             {.valid = SetAttrRequest::kSize, .size = 0}, std::nullopt))
+                .status());
+  EXPECT_FALSE(has_cap());
+  fs_->SetAttributesChangedHandler({});
+}
+
+TEST_P(PermissionsTest, WhoMayWriteAFileMayRemoveItsCapabilityButSetItOrOtherSecurityXattrsNot) {
+  // The kernel removes security.capability before a write in a REMOVEXATTR made with the
+  // writer's credentials (its own capability check came first, for calls from user space).
+  InodeAttr file = MakeFile(root_caller_, dir_, "f", 0644);
+  for (const char* name : {"security.capability", "security.other"}) {
+    ASSERT_OK(Run(fs_->SetXattr(root_caller_, file.ino, name, "v", 0)));
+  }
+  EXPECT_EQ(ErrCode(Run(fs_->RemoveXattr(other_, file.ino, "security.capability"))), EACCES);
+  ASSERT_OK(Chmod(root_caller_, file.ino, 0666));
+  EXPECT_OK(Run(fs_->RemoveXattr(other_, file.ino, "security.capability")));
+  EXPECT_EQ(ErrCode(Run(fs_->RemoveXattr(other_, file.ino, "security.other"))), EPERM);
+  EXPECT_EQ(ErrCode(Run(fs_->SetXattr(other_, file.ino, "security.capability", "v", 0))), EPERM);
 }
 
 TEST_P(PermissionsTest, WritersMayTouchOwnersMaySetTimes) {

@@ -152,7 +152,8 @@ TEST_P(TimestampsTest, EachOperationMovesExactlyItsTimes) {
        }},
       {"fallocate punch hole", false, kMtimeCtime, kNone,
        [&](FileSystem& fs, const Fixture& f) {
-         return run(fs.Fallocate(f.handle, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+         return run(fs.Fallocate(root_caller, f.handle, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+                                 4096));
        }},
       {"chmod", false, kCtime, kNone,
        [&](FileSystem&, const Fixture& f) {

@@ -9,10 +9,13 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/sync_bridge.h"
 #include "dispatcher/init_negotiation.h"
 #include "dispatcher/open_flags.h"
@@ -625,6 +628,79 @@ TEST_F(DispatcherTest, FileRangeCallsAndSync) {
   EXPECT_EQ(tmp.As<wire::EntryOut>().attr.nlink, 0u);
   EXPECT_EQ(Call(Request(wire::kDestroy)).header.error, 0);
   EXPECT_TRUE(dispatcher_->destroyed());
+}
+
+// What the kernel is told beside the replies: a direct write drops the cached pages of its range
+// (unless the node was created empty and never went through the page cache), and a write that
+// drops setuid bits drops the cached attributes — each before the write's reply.
+TEST_F(DispatcherTest, DirectWritesAndDroppedPrivilegesInvalidateWhatTheKernelCached) {
+  struct Notice {
+    wire::OutHeader header;
+    wire::NotifyInvalInodeOut body;
+  };
+  absl::Mutex mutex;
+  std::vector<Notice> notices;
+  reactor_->BlockOn(DropChannel());
+  dispatcher_ = std::make_unique<Dispatcher>(
+      *fsdev_, DispatcherOptions{.notify = [&](std::span<const iovec> parts) {
+        std::string bytes;
+        for (const iovec& part : parts) bytes.append(static_cast<char*>(part.iov_base), part.iov_len);
+        EXPECT_EQ(bytes.size(), sizeof(Notice));
+        Notice notice{};
+        std::memcpy(&notice, bytes.data(), std::min(bytes.size(), sizeof(notice)));
+        absl::MutexLock lock(&mutex);
+        notices.push_back(notice);
+        return Status();
+      }});
+  channel_ = std::move(*reactor_->BlockOn(OpenChannel()));
+  InitFull();
+  auto [file, fh] = Create(wire::kRootId, "f");
+  auto take = [&] {
+    absl::MutexLock lock(&mutex);
+    return std::exchange(notices, {});
+  };
+  auto write = [&](uint32_t open_flags, uint64_t offset, uint32_t uid = 0) {
+    const std::string data(8192, 'd');
+    wire::WriteIn in{.fh = fh, .offset = offset, .size = 8192, .flags = open_flags};
+    CapturedReply reply =
+        Call(Request(wire::kWrite, file.nodeid).Credentials(uid, uid).Add(in).Bytes(data));
+    EXPECT_EQ(reply.header.error, 0);
+  };
+  // Created empty, never read: nothing to drop.
+  write(O_RDWR | O_DIRECT, 0);
+  EXPECT_TRUE(take().empty());
+  // Once read through the page cache, a direct write drops its range.
+  wire::ReadIn read{.fh = fh, .offset = 0, .size = 4096, .flags = O_RDWR};
+  ASSERT_EQ(Call(Request(wire::kRead, file.nodeid).Add(read)).header.error, 0);
+  write(O_RDWR | O_DIRECT, 4096);
+  std::vector<Notice> sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].header.error, wire::kNotifyInvalInode);
+  EXPECT_EQ(sent[0].header.unique, 0u);
+  EXPECT_EQ(sent[0].header.len, sizeof(Notice));
+  EXPECT_EQ(sent[0].body.ino, file.nodeid);
+  EXPECT_EQ(sent[0].body.off, 4096);
+  EXPECT_EQ(sent[0].body.len, 8192);
+  // A buffered write fills the pages itself.
+  write(O_RDWR, 0);
+  EXPECT_TRUE(take().empty());
+  // Another user's write drops setuid: the attributes go, the pages stay.
+  wire::SetattrIn chmod{.valid = wire::fattr::kMode, .mode = S_IFREG | 04777};
+  ASSERT_EQ(Call(Request(wire::kSetattr, file.nodeid).Add(chmod)).header.error, 0);
+  write(O_RDWR, 0, 1000);
+  sent = take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].body.ino, file.nodeid);
+  EXPECT_EQ(sent[0].body.off, -1);
+  // Forgotten by the kernel: what was known of it no longer holds.
+  auto [fresh, fresh_fh] = Create(wire::kRootId, "g");
+  Call(Request(wire::kLookup, wire::kRootId).Name("g"));
+  SendRaw(Request(wire::kForget, fresh.nodeid).Add(wire::ForgetIn{.nlookup = 1}).Build());
+  wire::WriteIn direct{.fh = fresh_fh, .offset = 0, .size = 4096, .flags = O_WRONLY | O_DIRECT};
+  ASSERT_EQ(Call(Request(wire::kWrite, fresh.nodeid).Add(direct).Bytes(std::string(4096, 'g')))
+                .header.error,
+            0);
+  EXPECT_EQ(take().size(), 1u);
 }
 
 TEST(OpenFlagsTest, PeersOfOtherArchitecturesAreTranslated) {

@@ -7,6 +7,8 @@
 //                              truncate/ftruncate, open (O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW,
 //                              O_DIRECTORY, access by mode bits, name lengths) and read/write
 //   posix_namespace_test.cc    link, mkdir, mkfifo, mknod, rename, rmdir, symlink/readlink, unlink
+//   posix_privileges_test.cc   setuid/setgid and security.capability dropped by writes and chown
+//   posix_coherence_test.cc    buffered reads and mappings against direct and other-handle writes
 //   posix_test_util.h          the fixture, checked-call macros, forked children, stat helpers
 //
 // How it runs: as root, against the directory named by $BLOBFS_POSIX_DIR (a mounted filesystem,
