@@ -112,8 +112,9 @@ Task<Status> BlobFileSystem::DropPrivileges(Inode& inode, const Credentials& cal
                                                          : ModeAfterWrite(record, caller);
   bool dropped = mode != record.mode;
   record.mode = mode;
-  if (!record.is_dir() && inode.blob->has_xattr(kCapabilityXattr, XattrKind::kUser)) {
-    CO_RETURN_IF_ERROR(co_await inode.blob->RemoveXattr(kCapabilityXattr, XattrKind::kUser));
+  const std::string capability(kCapabilityXattr);
+  if (!record.is_dir() && inode.blob->has_xattr(capability, XattrKind::kUser)) {
+    CO_RETURN_IF_ERROR(co_await inode.blob->RemoveXattr(capability, XattrKind::kUser));
     dropped = true;
   }
   if (dropped) {

@@ -50,10 +50,15 @@ Task<void> DispatcherChannel::DoCreate(Request& request, bool unnamed) {
     co_return;
   }
   const uint32_t flags = NativeOpenFlags(in->flags);
-  Result<FsdevCreateReply> created =
-      unnamed ? co_await fsdev_->TmpFile(request.ctx, request.node_id, in->mode, flags, in->umask)
-              : co_await fsdev_->Create(request.ctx, request.node_id, *name, in->mode, flags,
-                                        in->umask);
+  // Each call awaited on its own: GCC 12 miscompiles co_await inside a conditional expression
+  // (a double free on the error path).
+  Result<FsdevCreateReply> created = MakeError(EIO, "unset");
+  if (unnamed) {
+    created = co_await fsdev_->TmpFile(request.ctx, request.node_id, in->mode, flags, in->umask);
+  } else {
+    created = co_await fsdev_->Create(request.ctx, request.node_id, *name, in->mode, flags,
+                                      in->umask);
+  }
   if (created.ok() && created->entry.attr.size == 0) {
     dispatcher_.cache_sync_.NoteCreatedEmpty(dispatcher_.ids_.ToKernel(created->entry.node_id));
   }
