@@ -383,6 +383,19 @@ TEST_F(DispatcherTest, ReadBuildsDataInTheTransportsBufferWhenItFits) {
   EXPECT_EQ(copied.payload, data);
 }
 
+// Failed CREATE and TMPFILE calls are answered with their errno (each arm of the call used to be
+// awaited inside one conditional expression, which GCC 12 turned into a double free).
+TEST_F(DispatcherTest, CreateAndTmpfileFailuresAreReplied) {
+  InitFull();
+  auto [file, fh] = Create(wire::kRootId, "f");
+  wire::CreateIn exclusive{.flags = O_RDWR | O_CREAT | O_EXCL, .mode = S_IFREG | 0644};
+  EXPECT_EQ(Error(Call(Request(wire::kCreate, wire::kRootId).Add(exclusive).Name("f"))), EEXIST);
+  EXPECT_EQ(Error(Call(Request(wire::kCreate, file.nodeid).Add(exclusive).Name("g"))), ENOTDIR);
+  wire::CreateIn anonymous{.flags = O_RDWR | O_TMPFILE, .mode = S_IFREG | 0644};
+  EXPECT_EQ(Error(Call(Request(wire::kTmpfile, file.nodeid).Add(anonymous).Name("/"))), ENOTDIR);
+  EXPECT_EQ(Error(Call(Request(wire::kCreate, 0x7777777).Add(exclusive).Name("h"))), ESTALE);
+}
+
 TEST_F(DispatcherTest, NamesLinksAndRenames) {
   InitFull();
   auto [file, fh] = Create(wire::kRootId, "a");
