@@ -127,6 +127,9 @@ class BlobFileSystem final : public FileSystem {
   Task<void> DiscardNewInode(InodeRef inode);
   Task<Result<DirTree*>> DirOf(Inode& dir);
   Task<Result<FileData*>> DataOf(Inode& file);
+  // Passes `error` on; an EUCLEAN one (a record, inline data or directory index of `ino` that
+  // fails validation) is logged the first time for each inode.
+  Error NoteCorruption(uint64_t ino, Error error);
   InodeAttr AttrOf(const Inode& inode) const;
   // Queues the inode's blob for deletion once it has no links, lookups or opens, and drops its
   // unwritten data at once unless a call in flight still holds it.
@@ -224,6 +227,7 @@ class BlobFileSystem final : public FileSystem {
   // Unlinked inodes whose orphan entries the next commit makes (before it, nothing on the device
   // names them unlinked, so no entry is needed yet; the call stays off the orphan directory).
   absl::flat_hash_set<uint64_t> orphans_to_enter_;
+  absl::flat_hash_set<uint64_t> corruption_logged_;
   absl::flat_hash_map<uint64_t, Handle> handles_;
   uint64_t next_handle_ = 1;
 

@@ -62,9 +62,9 @@ Task<Result<std::unique_ptr<FileData>>> FileData::Open(BufferCache& cache, BlobC
   Result<std::string> stored =
       co_await blob.GetXattr(std::string(kInlineXattr), XattrKind::kInternal);
   if (stored.ok()) {
-    if (stored->size() > size) {
-      co_return MakeError(EUCLEAN, "inode 0x%x: %d inline bytes for a size of %d", blob.id(),
-                          stored->size(), size);
+    if (stored->size() > size || size > inline_max) {
+      co_return MakeError(EUCLEAN, "inode 0x%x: %d inline bytes for a size of %d (inline_max %d)",
+                          blob.id(), stored->size(), size, inline_max);
     }
     inline_data = std::move(*stored);
     inline_data->resize(size, '\0');

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "blobfs/access.h"
 #include "blobfs/blob_file_system.h"
+#include "glog/logging.h"
 #include "blobfs/format/orphan_entry.h"
 
 namespace blobfs {
@@ -45,7 +46,7 @@ Task<Result<InodeRef>> BlobFileSystem::GetInode(uint64_t ino) {
     if (record.error().code() == ENOENT) {
       co_return MakeError(ESTALE, "inode 0x%x: the blob holds no inode record", ino);
     }
-    co_return record.error().WithContext(absl::StrFormat("inode 0x%x", ino));
+    co_return NoteCorruption(ino, record.error().WithContext(absl::StrFormat("inode 0x%x", ino)));
   }
   auto inode = std::make_unique<Inode>(ino, blob, *record);
   Inode* raw = inode.get();
@@ -133,11 +134,19 @@ Task<Result<FileData*>> BlobFileSystem::DataOf(Inode& file) {
     co_return MakeError(EINVAL, "inode 0x%x is no regular file", file.ino);
   }
   if (file.data != nullptr) co_return file.data.get();
-  CO_ASSIGN_OR_RETURN(std::unique_ptr<FileData> data,
-                      co_await FileData::Open(*cache_, *channel_, *file.blob,
-                                              file.record.size, super_.inline_max));
-  if (file.data == nullptr) file.data = std::move(data);
+  Result<std::unique_ptr<FileData>> data = co_await FileData::Open(
+      *cache_, *channel_, *file.blob, file.record.size, super_.inline_max);
+  if (!data.ok()) co_return NoteCorruption(file.ino, data.error());
+  if (file.data == nullptr) file.data = std::move(*data);
   co_return file.data.get();
+}
+
+Error BlobFileSystem::NoteCorruption(uint64_t ino, Error error) {
+  if (error.code() == EUCLEAN && corruption_logged_.insert(ino).second) {
+    LOG(ERROR) << error.ToString() << " — calls on inode 0x" << std::hex << ino
+               << " fail with EUCLEAN (fsck.blobfs checks the image)";
+  }
+  return error;
 }
 
 InodeAttr BlobFileSystem::AttrOf(const Inode& inode) const {

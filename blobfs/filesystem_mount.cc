@@ -62,8 +62,9 @@ Task<Status> FileSystem::Mkfs(BlobStore& store, MkfsOptions options) {
     co_return MakeError(EINVAL, "mkfs: label of %d bytes (at most %d)", options.label.size(),
                         FsSuper::kMaxLabel);
   }
-  if (options.inline_max > 32768) {
-    co_return MakeError(EINVAL, "mkfs: inline_max %d exceeds 32768", options.inline_max);
+  if (options.inline_max > FsSuper::kMaxInlineMax) {
+    co_return MakeError(EINVAL, "mkfs: inline_max %d exceeds %d", options.inline_max,
+                        FsSuper::kMaxInlineMax);
   }
   FsSuper super;
   super.uuid = options.uuid.is_nil() ? Uuid::Random() : options.uuid;

@@ -96,6 +96,10 @@ Result<FsSuper> FsSuper::Decode(std::string_view encoded) {
     return MakeError(EUCLEAN, "filesystem super: block_size %d is not a power of two in [4096, 65536]",
                      super.block_size);
   }
+  if (super.inline_max > kMaxInlineMax) {
+    return MakeError(EUCLEAN, "filesystem super: inline_max %d exceeds %d", super.inline_max,
+                     kMaxInlineMax);
+  }
   if (!super.created.valid()) {
     return MakeError(EUCLEAN, "filesystem super: creation time has %d nanoseconds",
                      super.created.nsec);

@@ -3,7 +3,7 @@
 //
 // Contract:
 //  - Encode writes version 1. Decode fails with EUCLEAN for a bad magic, a short value, a label
-//    longer than kMaxLabel, a block size that is not a power of two in [4096, 65536], or a zero
+//    longer than kMaxLabel, an inline_max over kMaxInlineMax, a block size that is not a power of two in [4096, 65536], or a zero
 //    root inode; with EOPNOTSUPP for a newer version or an unknown incompat feature bit. Unknown
 //    ro_compat bits decode and make read_only_required() true. Messages start with
 //    "filesystem super: ".
@@ -25,6 +25,8 @@ struct FsSuper {
   static constexpr uint32_t kVersion = 1;
   static constexpr size_t kEncodedSize = 176;
   static constexpr size_t kMaxLabel = 64;
+  // The largest inline_max (files this small keep their bytes in an xattr of their inode).
+  static constexpr uint32_t kMaxInlineMax = 32768;
   static constexpr std::string_view kXattrName = "fs";
   // The blob store's bstype for blobfs.
   static constexpr std::string_view kBstype = "blobfs";

@@ -170,6 +170,38 @@ TEST_P(FsDataTest, CorruptInodeRecordsAreReported) {
   ASSERT_OK(Run(fs_->Release(other.handle)));
 }
 
+// An inline file whose record claims more bytes than an inline file may hold (it used to abort
+// the daemon): its calls fail with EUCLEAN, the rest of the filesystem works on.
+TEST_P(FsDataTest, AnInlineFileWhoseSizeDisagreesWithItsDataIsOneError) {
+  ASSERT_ASSIGN_OR_FAIL(auto file, Create(root(), "victim"));
+  const std::string data = "inline bytes";
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  ASSERT_OK(Run(fs_->Write(root_caller_, file.handle, 0, std::span<const iovec>(&iov, 1))));
+  ASSERT_OK(Run(fs_->Release(file.handle)));
+  ASSERT_OK(Run(fs_->Unmount()));
+  fs_.reset();
+  {
+    auto store = Run(BlobStore::Load(Device(), BlobStoreLoadOptions{}));
+    ASSERT_OK(store.status());
+    ASSERT_ASSIGN_OR_FAIL(Blob * blob, Run((*store)->OpenBlob(file.attr.ino)));
+    ASSERT_ASSIGN_OR_FAIL(std::string encoded,
+                          Run(blob->GetXattr(std::string(InodeRecord::kXattrName),
+                                             XattrKind::kInternal)));
+    ASSERT_ASSIGN_OR_FAIL(InodeRecord record, InodeRecord::Decode(encoded));
+    record.size = uint64_t{1} << 62;
+    ASSERT_OK(Run(blob->SetXattr(std::string(InodeRecord::kXattrName), record.Encode(),
+                                 XattrKind::kInternal)));
+    ASSERT_OK(Run((*store)->CloseBlob(blob)));
+    ASSERT_OK(Run((*store)->Unload()));
+  }
+  Mount();
+  ASSERT_ASSIGN_OR_FAIL(auto victim, Lookup(root(), "victim"));
+  EXPECT_EQ(ErrCode(Run(fs_->Open(root_caller_, victim.ino, O_RDONLY))), EUCLEAN);
+  EXPECT_EQ(ErrCode(Run(fs_->Open(root_caller_, victim.ino, O_RDWR | O_TRUNC))), EUCLEAN);
+  ASSERT_ASSIGN_OR_FAIL(auto other, Create(root(), "other"));
+  ASSERT_OK(Run(fs_->Release(other.handle)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backings, FsDataTest,
                          ::testing::Values(Backing::kMalloc, Backing::kUring),
                          fs_test::BackingName);

@@ -133,6 +133,10 @@ TEST(FsSuperTest, RefusesMalformedRecords) {
   StoreLe32(BytesOf(long_label), 12, FsSuper::kMaxLabel + 1);
   EXPECT_EQ(ErrCode(FsSuper::Decode(long_label)), EUCLEAN);
 
+  FsSuper huge_inline = SampleSuper();
+  huge_inline.inline_max = FsSuper::kMaxInlineMax + 1;
+  EXPECT_EQ(ErrCode(FsSuper::Decode(huge_inline.Encode())), EUCLEAN);
+
   for (uint32_t block_size : {0u, 2048u, 4097u, 131072u}) {
     FsSuper bad = SampleSuper();
     bad.block_size = block_size;
