@@ -165,6 +165,7 @@ Task<BlobStoreStats> BlobStore::GetStats() {
                              .io_unit_size = store->super_.io_unit_size,
                              .total_clusters = store->clusters_->total_clusters(),
                              .free_clusters = store->clusters_->free_clusters(),
+                             .metadata_clusters = MetadataClusters(store->super_),
                              .md_pages = store->md_space_.pages(),
                              .md_pages_used = store->md_space_.used_pages(),
                              .blobs = store->md_space_.blob_count(),

@@ -81,6 +81,9 @@ struct BlobStoreStats {
   uint32_t io_unit_size = 0;
   uint64_t total_clusters = 0;
   uint64_t free_clusters = 0;
+  // Of total_clusters, those the store's own structures hold (super block, masks, metadata
+  // region): never data.
+  uint64_t metadata_clusters = 0;
   uint64_t md_pages = 0;
   uint64_t md_pages_used = 0;
   uint64_t blobs = 0;

@@ -11,6 +11,7 @@
 #define BLOBFS_BLOBFS_BLOB_FILE_SYSTEM_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -174,6 +175,27 @@ class BlobFileSystem final : public FileSystem {
   Task<void> WaitUntilCommitDue();
 
   // --- helpers shared by the calls
+  // Runs `call`; when it fails with ENOSPC, commits everything pending first (the clusters and
+  // pages of deleted files come back only with a commit, as ext4 forces a journal commit) and
+  // runs it once more.
+  // (Tasks are named before they are awaited: GCC 12 miscompiles temporaries in co_await.)
+  template <typename T>
+  Task<T> RetryAfterCommit(const std::function<Task<T>()>& call) {
+    Task<T> first = call();
+    T result = co_await std::move(first);
+    if (result.ok() || result.error().code() != ENOSPC || options_.read_only) co_return result;
+    Task<Status> commit = CommitAll();
+    Status committed = co_await std::move(commit);
+    if (!committed.ok()) co_return result;
+    Task<T> again = call();
+    co_return co_await std::move(again);
+  }
+  Task<Result<size_t>> WriteOnce(const Credentials& caller, uint64_t handle, uint64_t offset,
+                                 std::span<const iovec> buffers);
+  Task<Status> FallocateOnce(const Credentials& caller, uint64_t handle, int mode,
+                             uint64_t offset, uint64_t length);
+  Task<Result<Created>> CreateOnce(const Credentials& caller, uint64_t parent,
+                                   std::string_view name, uint32_t mode, int flags);
   Status CheckWritable() const;
   // ENOSPC unless `pages` metadata pages are free with `keep` more left over.
   Status CheckMetadataRoom(uint64_t pages, uint64_t keep) const;
@@ -185,9 +207,15 @@ class BlobFileSystem final : public FileSystem {
   Task<Result<InodeRef>> GetDirForChange(const Credentials& caller, uint64_t ino);
   // Adds a new entry `name` -> `child` to `dir` and stamps the times of a link.
   Task<Status> LinkEntry(Inode& dir, std::string_view name, Inode& child);
+  // tree->Insert with room reserved for the blocks it may add first (ENOSPC when there is none).
+  Task<Status> InsertEntry(Inode& dir, DirTree& tree, std::string_view name, Inode& child);
+  // MkNod, MkDir and Symlink (MakeNodeOnce, retried after a commit on ENOSPC).
   Task<Result<InodeAttr>> MakeNode(const Credentials& caller, uint64_t parent,
                                    std::string_view name, uint32_t mode, uint64_t rdev,
                                    std::string_view symlink_target);
+  Task<Result<InodeAttr>> MakeNodeOnce(const Credentials& caller, uint64_t parent,
+                                       std::string_view name, uint32_t mode, uint64_t rdev,
+                                       std::string_view symlink_target);
   // Drops one link of `child` (its entry already removed) and reclaims it if that was the last.
   void DropLink(Inode& child);
   // EINVAL when `dir` is `ancestor` or lies below it.

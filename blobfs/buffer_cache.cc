@@ -97,6 +97,12 @@ Task<void> BufferCache::RefreshFreeSpace() {
 }
 
 bool BufferCache::Reserve(uint64_t bytes) {
+  if (reserved_ + held_back_ + bytes > free_bytes_) return false;
+  reserved_ += bytes;
+  return true;
+}
+
+bool BufferCache::ReserveHeldBack(uint64_t bytes) {
   if (reserved_ + bytes > free_bytes_) return false;
   reserved_ += bytes;
   return true;

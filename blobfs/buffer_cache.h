@@ -16,9 +16,12 @@
 //    the memory of evicted and freed buffers: buffer_arena.h): only blocks marked valid may be
 //    read.
 //  - Reservation: a file reserves each cluster it will have to allocate at write-back when it
-//    first dirties a block in it, and releases it once written (or discarded). Reserve refuses
-//    (false) what the store's free clusters, less what is reserved, cannot hold, so ENOSPC is
-//    reported by write(2), not lost at write-back.
+//    first dirties a block in it, and releases it once written (or discarded); a directory
+//    reserves the blocks a change may add before making it (dir_blob_storage.h). Reserve refuses
+//    (false) what the store's free clusters, less what is reserved and what is held back,
+//    cannot hold, so ENOSPC is reported by the call, never lost at write-back. What is held back
+//    (HoldBack) only ReserveHeldBack may take: the orphan directory's growth, so that deleting
+//    files works on a full filesystem.
 //  - One reactor (the filesystem's).
 #ifndef BLOBFS_BLOBFS_BUFFER_CACHE_H_
 #define BLOBFS_BLOBFS_BUFFER_CACHE_H_
@@ -83,8 +86,12 @@ class BufferCache {
   // Reads the store's free clusters (before a batch of Reserve calls).
   Task<void> RefreshFreeSpace();
   bool Reserve(uint64_t bytes);
+  // As Reserve, but may take what is held back.
+  bool ReserveHeldBack(uint64_t bytes);
   void Unreserve(uint64_t bytes);
   uint64_t reserved_bytes() const { return reserved_; }
+  void HoldBack(uint64_t bytes) { held_back_ = bytes; }
+  uint64_t held_back_bytes() const { return held_back_; }
 
  private:
   // The arena's class for a buffer of `blocks` blocks (rounded up to a power of two).
@@ -100,6 +107,7 @@ class BufferCache {
   uint64_t bytes_ = 0;
   uint64_t free_bytes_ = 0;
   uint64_t reserved_ = 0;
+  uint64_t held_back_ = 0;
 };
 
 }  // namespace blobfs

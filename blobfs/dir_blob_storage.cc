@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/rounding.h"
+#include "glog/logging.h"
 
 namespace blobfs {
 namespace {
@@ -16,8 +17,52 @@ constexpr size_t kMaxRunBlocks = 256;
 
 }  // namespace
 
-DirBlobStorage::DirBlobStorage(Blob& blob, BlobChannel& channel, uint32_t block_size)
-    : blob_(blob), channel_(channel), block_size_(block_size) {}
+DirBlobStorage::DirBlobStorage(Blob& blob, BlobChannel& channel, uint32_t block_size,
+                               BufferCache* space)
+    : blob_(blob), channel_(channel), block_size_(block_size), space_(space) {}
+
+DirBlobStorage::~DirBlobStorage() {
+  if (space_ != nullptr) {
+    space_->Unreserve(unused_bytes_ + claimed_clusters_.size() * space_->cluster_size());
+  }
+}
+
+Task<Status> DirBlobStorage::Reserve(uint64_t blocks, Room room) {
+  // Each new block may need a cluster of its own.
+  if (space_ == nullptr) co_return Status();
+  const uint64_t bytes = blocks * space_->cluster_size();
+  co_await space_->RefreshFreeSpace();
+  const bool reserved =
+      room == Room::kHeldBack ? space_->ReserveHeldBack(bytes) : space_->Reserve(bytes);
+  if (!reserved) {
+    co_return MakeError(ENOSPC, "no room for %d more directory blocks of blob 0x%x", blocks,
+                        blob_.id());
+  }
+  unused_bytes_ += bytes;
+  co_return Status();
+}
+
+void DirBlobStorage::ReleaseUnused() {
+  if (space_ != nullptr) space_->Unreserve(unused_bytes_);
+  unused_bytes_ = 0;
+}
+
+void DirBlobStorage::ClaimCluster(uint64_t index) {
+  if (space_ == nullptr) return;
+  const uint64_t cluster_size = space_->cluster_size();
+  const uint64_t cluster = index * block_size_ / cluster_size;
+  if (claimed_clusters_.contains(cluster)) return;
+  if (cluster < blob_.num_clusters() && blob_.extents()->Lookup(cluster).has_value()) return;
+  if (unused_bytes_ >= cluster_size) {
+    unused_bytes_ -= cluster_size;
+  } else if (!space_->Reserve(cluster_size) && !space_->ReserveHeldBack(cluster_size)) {
+    // Past what the caller reserved and all there is: the write-back will say ENOSPC.
+    LOG(WARNING) << "directory blob 0x" << std::hex << blob_.id()
+                 << ": a block beyond the reserved room";
+    return;
+  }
+  claimed_clusters_.insert(cluster);
+}
 
 Task<Status> DirBlobStorage::ReadBlock(uint64_t index, std::span<std::byte> out) {
   CHECK_EQ(out.size(), block_size_);
@@ -45,6 +90,7 @@ Task<Status> DirBlobStorage::WriteBlock(uint64_t index, std::span<const std::byt
   }
   std::memcpy(block->data(), data.data(), block_size_);
   released_.erase(index);
+  ClaimCluster(index);
   co_return Status();
 }
 
@@ -94,6 +140,19 @@ Task<Status> DirBlobStorage::WriteBack() {
     for (auto& [index, block] : writing_) dirty_.try_emplace(index, std::move(block));
     for (uint64_t index : released) {
       if (!dirty_.contains(index)) released_.insert(index);
+    }
+  } else if (space_ != nullptr) {
+    // A cluster is had (or no longer wanted) once no block in it waits to be written.
+    const uint64_t cluster_size = space_->cluster_size();
+    std::set<uint64_t> still_wanted;
+    for (const auto& [index, block] : dirty_) still_wanted.insert(index * block_size_ / cluster_size);
+    for (auto it = claimed_clusters_.begin(); it != claimed_clusters_.end();) {
+      if (still_wanted.contains(*it)) {
+        ++it;
+      } else {
+        space_->Unreserve(cluster_size);
+        it = claimed_clusters_.erase(it);
+      }
     }
   }
   writing_.clear();

@@ -8,6 +8,12 @@
 //  - WriteBack grows the blob to hold the highest block, writes the dirty blocks in contiguous
 //    runs, and gives released blocks' clusters back when a cluster holds exactly one block
 //    (otherwise it zeroes them). On failure the blocks stay dirty for the next attempt.
+//  - Space: a block whose cluster the blob does not have yet takes a cluster of the reservation
+//    (buffer_cache.h) when first written, held until WriteBack has written it (or it was
+//    released). WriteBlock never fails for space: a caller reserves before a change what it may
+//    add (Reserve: ENOSPC when the filesystem cannot hold it) and gives back what it did not use
+//    (ReleaseUnused); a block written beyond that is reserved on the spot, from what is held back
+//    if need be.
 //  - One reactor (the filesystem's); WriteBack may overlap reads and writes of the tree.
 #ifndef BLOBFS_BLOBFS_DIR_BLOB_STORAGE_H_
 #define BLOBFS_BLOBFS_DIR_BLOB_STORAGE_H_
@@ -21,6 +27,7 @@
 #include "blob/blob.h"
 #include "blob/blob_store.h"
 #include "blob/blob_channel.h"
+#include "blobfs/buffer_cache.h"
 #include "blobfs/dir_storage.h"
 #include "common/aligned_buffer.h"
 #include "common/error.h"
@@ -30,7 +37,10 @@ namespace blobfs {
 
 class DirBlobStorage : public DirStorage {
  public:
-  DirBlobStorage(Blob& blob, BlobChannel& channel, uint32_t block_size);
+  // `space`: where clusters are reserved; none for readers and mkfs (Reserve then always works).
+  DirBlobStorage(Blob& blob, BlobChannel& channel, uint32_t block_size,
+                 BufferCache* space = nullptr);
+  ~DirBlobStorage() override;
 
   uint32_t block_size() const override { return block_size_; }
   Task<Status> ReadBlock(uint64_t index, std::span<std::byte> out) override;
@@ -40,9 +50,16 @@ class DirBlobStorage : public DirStorage {
   bool dirty() const { return !dirty_.empty() || !released_.empty(); }
   Task<Status> WriteBack();
 
+  // Sets aside room for `blocks` new blocks; kHeldBack may take what the filesystem holds back.
+  enum class Room { kOrdinary, kHeldBack };
+  Task<Status> Reserve(uint64_t blocks, Room room);
+  void ReleaseUnused();
+
  private:
   using Block = std::shared_ptr<AlignedBuffer>;
   Task<Status> WriteRun(uint64_t first, std::span<const Block> blocks);
+  // Takes a cluster of the reservation for block `index` unless its cluster is had already.
+  void ClaimCluster(uint64_t index);
 
   Blob& blob_;
   BlobChannel& channel_;
@@ -50,6 +67,9 @@ class DirBlobStorage : public DirStorage {
   std::map<uint64_t, Block> dirty_;
   std::map<uint64_t, Block> writing_;  // Taken from dirty_ by a WriteBack in progress.
   std::set<uint64_t> released_;
+  BufferCache* const space_;
+  uint64_t unused_bytes_ = 0;            // Reserved by Reserve, not yet taken by a block.
+  std::set<uint64_t> claimed_clusters_;  // Reserved for blocks not yet written back.
 };
 
 }  // namespace blobfs

@@ -80,7 +80,8 @@ class DirTree {
   uint64_t size() const { return header_.entries; }
   // Blocks in use, the header included.
   uint64_t blocks_in_use() const { return header_.next_block - header_.free_blocks; }
-  // Inner levels above the leaves.
+  // Inner levels above the leaves: an Insert adds at most depth() + 2 blocks (a split at every
+  // level and a new root).
   uint32_t depth() const { return header_.depth; }
   // Blocks read from storage so far (cache misses).
   uint64_t blocks_read() const { return blocks_read_; }

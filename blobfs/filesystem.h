@@ -104,7 +104,10 @@ struct DirListEntry {
 struct FsStats {
   uint32_t block_size = 0;
   uint64_t total_blocks = 0;
+  // What file data can still use (statfs's f_bfree), and of it what ordinary calls may take
+  // (f_bavail: less what is held back for deletions, as ext4 holds back its reserved blocks).
   uint64_t free_blocks = 0;
+  uint64_t available_blocks = 0;
   uint64_t total_inodes = 0;
   uint64_t free_inodes = 0;
   uint32_t name_max = 0;

@@ -311,15 +311,18 @@ Task<Result<FsStats>> BlobFileSystem::StatFs() {
   BlobStoreStats stats = co_await store_->GetStats();
   FsStats fs;
   fs.block_size = super_.block_size;
-  fs.total_blocks = stats.total_clusters * stats.cluster_size / super_.block_size;
+  // As ext4 counts (bsddf): the filesystem's own structures are not part of its size.
+  fs.total_blocks = (stats.total_clusters - stats.metadata_clusters) * stats.cluster_size /
+                    super_.block_size;
+  // Data space only: free metadata pages hold inodes and small files, but no write or fallocate
+  // of file data can have them (they show as free inodes).
   uint64_t free_bytes = stats.free_clusters * stats.cluster_size;
   free_bytes -= std::min(free_bytes, cache_->reserved_bytes());
-  // Free metadata pages hold new inodes and small files: they count as free space too, but for
-  // the reserve that metadata growth draws on.
+  const uint64_t available_bytes = free_bytes - std::min(free_bytes, cache_->held_back_bytes());
   const uint64_t free_pages = stats.md_pages - stats.md_pages_used;
   const uint64_t free_inodes = free_pages > md_reserve_ ? free_pages - md_reserve_ : 0;
-  free_bytes += free_inodes * 4096;
   fs.free_blocks = free_bytes / super_.block_size;
+  fs.available_blocks = available_bytes / super_.block_size;
   fs.total_inodes = stats.md_pages - std::min(stats.md_pages, md_reserve_);
   fs.free_inodes = free_inodes;
   fs.name_max = kNameMax;

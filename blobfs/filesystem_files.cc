@@ -135,6 +135,15 @@ Task<void> BlobFileSystem::ReadAhead(InodeRef inode, Task<void> load) {
 
 Task<Result<size_t>> BlobFileSystem::Write(const Credentials& caller, uint64_t handle,
                                            uint64_t offset, std::span<const iovec> buffers) {
+  std::function<Task<Result<size_t>>()> once = [&] {
+    return WriteOnce(caller, handle, offset, buffers);
+  };
+  auto retried = RetryAfterCommit(once);
+  co_return co_await std::move(retried);
+}
+
+Task<Result<size_t>> BlobFileSystem::WriteOnce(const Credentials& caller, uint64_t handle,
+                                               uint64_t offset, std::span<const iovec> buffers) {
   CO_RETURN_IF_ERROR(CheckWritable());
   CO_ASSIGN_OR_RETURN(Handle * open, FileHandle(handle));
   if (!Writable(open->flags)) co_return MakeError(EBADF, "handle %d is not open for writing", handle);
@@ -170,6 +179,15 @@ Task<Status> BlobFileSystem::Fsync(uint64_t handle, bool datasync) {
 
 Task<Status> BlobFileSystem::Fallocate(const Credentials& caller, uint64_t handle, int mode,
                                        uint64_t offset, uint64_t length) {
+  std::function<Task<Status>()> once = [&] {
+    return FallocateOnce(caller, handle, mode, offset, length);
+  };
+  auto retried = RetryAfterCommit(once);
+  co_return co_await std::move(retried);
+}
+
+Task<Status> BlobFileSystem::FallocateOnce(const Credentials& caller, uint64_t handle, int mode,
+                                           uint64_t offset, uint64_t length) {
   CO_RETURN_IF_ERROR(CheckWritable());
   CO_ASSIGN_OR_RETURN(Handle * open, FileHandle(handle));
   if (!Writable(open->flags)) co_return MakeError(EBADF, "handle %d is not open for writing", handle);

@@ -89,8 +89,12 @@ Task<Result<InodeRef>> BlobFileSystem::NewInode(const Credentials& caller, const
   InodeRef ref(raw);
   Queue(*raw);
   if (S_ISDIR(mode)) {
-    raw->dir_storage = std::make_unique<DirBlobStorage>(*blob, *channel_, super_.block_size);
-    Status formatted = co_await DirTree::Format(*raw->dir_storage, super_.hash_seed);
+    raw->dir_storage =
+        std::make_unique<DirBlobStorage>(*blob, *channel_, super_.block_size, cache_.get());
+    // The header and the first leaf.
+    Status formatted = co_await raw->dir_storage->Reserve(2, DirBlobStorage::Room::kOrdinary);
+    if (formatted.ok()) formatted = co_await DirTree::Format(*raw->dir_storage, super_.hash_seed);
+    raw->dir_storage->ReleaseUnused();
     if (!formatted.ok()) {
       co_await DiscardNewInode(std::move(ref));
       co_return formatted.error();
@@ -118,11 +122,15 @@ Task<Result<DirTree*>> BlobFileSystem::DirOf(Inode& dir) {
   if (!dir.record.is_dir()) co_return MakeError(ENOTDIR, "inode 0x%x is no directory", dir.ino);
   if (dir.dir != nullptr) co_return dir.dir.get();
   if (dir.dir_storage == nullptr) {
-    dir.dir_storage = std::make_unique<DirBlobStorage>(*dir.blob, *channel_, super_.block_size);
+    dir.dir_storage =
+        std::make_unique<DirBlobStorage>(*dir.blob, *channel_, super_.block_size, cache_.get());
   }
   Result<std::unique_ptr<DirTree>> tree =
       co_await DirTree::Open(*dir.dir_storage, super_.hash_seed, dir_nodes_);
-  if (!tree.ok()) co_return tree.error().WithContext(absl::StrFormat("directory 0x%x", dir.ino));
+  if (!tree.ok()) {
+    co_return NoteCorruption(dir.ino,
+                             tree.error().WithContext(absl::StrFormat("directory 0x%x", dir.ino)));
+  }
   // Another call may have opened it meanwhile; keep the first.
   if (dir.dir == nullptr) dir.dir = std::move(*tree);
   co_return dir.dir.get();
@@ -246,12 +254,21 @@ Task<Status> BlobFileSystem::EnterOrphans() {
   // rescan the erased slots, quadratic in the notes (tens of ms for an rm -rf's thousands).
   std::vector<uint64_t> inos(orphans_to_enter_.begin(), orphans_to_enter_.end());
   std::sort(inos.begin(), inos.end());
+  // Room from what is held back, so that deleting works on a full filesystem: each insert may
+  // split its way up, and a leaf holds well over 16 orphan entries.
+  CO_RETURN_IF_ERROR(co_await orphans_->dir_storage->Reserve(
+      tree->depth() + 2 + inos.size() / 16, DirBlobStorage::Room::kHeldBack));
+  Status status;
   for (const uint64_t ino : inos) {
     Result<uint64_t> added = co_await tree->Insert(OrphanEntryName(ino), ino, DT_UNKNOWN);
-    if (!added.ok() && added.error().code() != EEXIST) co_return added.error();
+    if (!added.ok() && added.error().code() != EEXIST) {
+      status = added.error();
+      break;
+    }
     orphans_to_enter_.erase(ino);
   }
-  co_return Status();
+  orphans_->dir_storage->ReleaseUnused();
+  co_return status;
 }
 
 Task<Status> BlobFileSystem::RemoveOrphan(uint64_t ino) {

@@ -138,6 +138,9 @@ Task<Status> BlobFileSystem::Start() {
   md_reserve_ = std::clamp<uint64_t>(stats.md_pages / 64, 16, 4096);
   cache_ = std::make_unique<BufferCache>(*store_, BufferCacheOptions{
                                                       .capacity_bytes = options_.cache_bytes});
+  // Held back from writes and new entries: the orphan directory's growth when files are deleted.
+  cache_->HoldBack(std::clamp<uint64_t>(stats.total_clusters / 100, 16, 65536) *
+                   stats.cluster_size);
   if (!options_.read_only) {
     ++super_.mount_count;
     CO_RETURN_IF_ERROR(co_await super_blob_->SetXattr(std::string(FsSuper::kXattrName),

@@ -65,6 +65,15 @@ Task<Result<InodeAttr>> BlobFileSystem::Lookup(const Credentials& caller, uint64
   co_return AttrOf(*child);
 }
 
+Task<Status> BlobFileSystem::InsertEntry(Inode& dir, DirTree& tree, std::string_view name,
+                                         Inode& child) {
+  CO_RETURN_IF_ERROR(
+      co_await dir.dir_storage->Reserve(tree.depth() + 2, DirBlobStorage::Room::kOrdinary));
+  Result<uint64_t> inserted = co_await tree.Insert(name, child.ino, DirentType(child.record.mode));
+  dir.dir_storage->ReleaseUnused();
+  co_return inserted.status();
+}
+
 Task<void> BlobFileSystem::Forget(uint64_t ino, uint64_t count) {
   auto it = inodes_.find(ino);
   if (it == inodes_.end()) co_return;
@@ -75,7 +84,7 @@ Task<void> BlobFileSystem::Forget(uint64_t ino, uint64_t count) {
 
 Task<Status> BlobFileSystem::LinkEntry(Inode& dir, std::string_view name, Inode& child) {
   CO_ASSIGN_OR_RETURN(DirTree * tree, co_await DirOf(dir));
-  CO_RETURN_IF_ERROR(co_await tree->Insert(name, child.ino, DirentType(child.record.mode)));
+  CO_RETURN_IF_ERROR(co_await InsertEntry(dir, *tree, name, child));
   Timestamp now = Timestamp::Now();
   dir.record.mtime = dir.record.ctime = now;
   if (child.record.is_dir()) ++dir.record.nlink;
@@ -86,6 +95,17 @@ Task<Status> BlobFileSystem::LinkEntry(Inode& dir, std::string_view name, Inode&
 Task<Result<InodeAttr>> BlobFileSystem::MakeNode(const Credentials& caller, uint64_t parent,
                                                  std::string_view name, uint32_t mode,
                                                  uint64_t rdev, std::string_view symlink_target) {
+  std::function<Task<Result<InodeAttr>>()> once = [&] {
+    return MakeNodeOnce(caller, parent, name, mode, rdev, symlink_target);
+  };
+  auto retried = RetryAfterCommit(once);
+  co_return co_await std::move(retried);
+}
+
+Task<Result<InodeAttr>> BlobFileSystem::MakeNodeOnce(const Credentials& caller, uint64_t parent,
+                                                     std::string_view name, uint32_t mode,
+                                                     uint64_t rdev,
+                                                     std::string_view symlink_target) {
   CO_RETURN_IF_ERROR(CheckWritable());
   if (!IsKnownFileType(mode)) co_return MakeError(EINVAL, "mode 0%o has no file type", mode);
   auto hold = co_await ns_lock_.Lock();
@@ -352,9 +372,7 @@ Task<Status> BlobFileSystem::DoRename(const Credentials& caller, uint64_t parent
         co_return MakeError(EMLINK, "directory 0x%x has %d links", new_parent,
                             to_dir->record.nlink);
       }
-      CO_RETURN_IF_ERROR(
-          (co_await to_tree->Insert(new_name, moved->ino, DirentType(moved->record.mode)))
-              .status());
+      CO_RETURN_IF_ERROR(co_await InsertEntry(*to_dir, *to_tree, new_name, *moved));
     }
     Status removed = (co_await from_tree->Remove(name)).status();
     if (!removed.ok()) {
@@ -384,6 +402,17 @@ Task<Status> BlobFileSystem::DoRename(const Credentials& caller, uint64_t parent
 Task<Result<FileSystem::Created>> BlobFileSystem::Create(const Credentials& caller,
                                                          uint64_t parent, std::string_view name,
                                                          uint32_t mode, int flags) {
+  std::function<Task<Result<Created>>()> once = [&] {
+    return CreateOnce(caller, parent, name, mode, flags);
+  };
+  auto retried = RetryAfterCommit(once);
+  co_return co_await std::move(retried);
+}
+
+Task<Result<FileSystem::Created>> BlobFileSystem::CreateOnce(const Credentials& caller,
+                                                             uint64_t parent,
+                                                             std::string_view name,
+                                                             uint32_t mode, int flags) {
   CO_RETURN_IF_ERROR(CheckWritable());
   InodeRef file;
   {

@@ -540,7 +540,7 @@ class BlobfsChannel final : public FsdevChannel {
     CO_ASSIGN_OR_RETURN(FsStats stats, co_await fs().StatFs());
     co_return FsdevStatFs{.blocks = stats.total_blocks,
                           .blocks_free = stats.free_blocks,
-                          .blocks_available = stats.free_blocks,
+                          .blocks_available = stats.available_blocks,
                           .files = stats.total_inodes,
                           .files_free = stats.free_inodes,
                           .block_size = stats.block_size,
