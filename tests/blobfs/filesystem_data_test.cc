@@ -27,7 +27,23 @@ std::string Pattern(size_t length, int seed) {
   return data;
 }
 
-using FsDataTest = FsTest;
+class FsDataTest : public FsTest {
+ protected:
+  // Unmounts, replaces the inode record of `ino` with what `edit` makes of it, mounts again.
+  void EditRecord(uint64_t ino, const std::function<std::string(const std::string&)>& edit) {
+    ASSERT_OK(Run(fs_->Unmount()));
+    fs_.reset();
+    auto store = Run(BlobStore::Load(Device(), BlobStoreLoadOptions{}));
+    ASSERT_OK(store.status());
+    ASSERT_ASSIGN_OR_FAIL(Blob * blob, Run((*store)->OpenBlob(ino)));
+    const std::string name(InodeRecord::kXattrName);
+    ASSERT_ASSIGN_OR_FAIL(std::string encoded, Run(blob->GetXattr(name, XattrKind::kInternal)));
+    ASSERT_OK(Run(blob->SetXattr(name, edit(encoded), XattrKind::kInternal)));
+    ASSERT_OK(Run((*store)->CloseBlob(blob)));
+    ASSERT_OK(Run((*store)->Unload()));
+    Mount();
+  }
+};
 
 TEST_P(FsDataTest, SmallFilesStayInlineAndMoveOutWhenTheyGrow) {
   ASSERT_ASSIGN_OR_FAIL(auto file, Create(root(), "f"));
@@ -149,21 +165,12 @@ TEST_P(FsDataTest, WriteBackErrorsKeepTheDataForTheNextSync) {
 TEST_P(FsDataTest, CorruptInodeRecordsAreReported) {
   ASSERT_ASSIGN_OR_FAIL(auto file, Create(root(), "victim"));
   ASSERT_OK(Run(fs_->Release(file.handle)));
-  ASSERT_OK(Run(fs_->Unmount()));
-  fs_.reset();
-  {
-    auto store = Run(BlobStore::Load(Device(), BlobStoreLoadOptions{}));
-    ASSERT_OK(store.status());
-    ASSERT_ASSIGN_OR_FAIL(Blob * blob, Run((*store)->OpenBlob(file.attr.ino)));
-    // A version-1 record whose mode has no file type.
+  // A version-1 record whose mode has no file type.
+  EditRecord(file.attr.ino, [](const std::string&) {
     InodeRecord broken;
     broken.mode = 0644;
-    ASSERT_OK(Run(blob->SetXattr(std::string(InodeRecord::kXattrName), broken.Encode(),
-                                 XattrKind::kInternal)));
-    ASSERT_OK(Run((*store)->CloseBlob(blob)));
-    ASSERT_OK(Run((*store)->Unload()));
-  }
-  Mount();
+    return broken.Encode();
+  });
   EXPECT_EQ(ErrCode(Lookup(root(), "victim")), EUCLEAN);
   // The rest of the filesystem is unaffected.
   ASSERT_ASSIGN_OR_FAIL(auto other, Create(root(), "other"));
@@ -178,23 +185,11 @@ TEST_P(FsDataTest, AnInlineFileWhoseSizeDisagreesWithItsDataIsOneError) {
   iovec iov{const_cast<char*>(data.data()), data.size()};
   ASSERT_OK(Run(fs_->Write(root_caller_, file.handle, 0, std::span<const iovec>(&iov, 1))));
   ASSERT_OK(Run(fs_->Release(file.handle)));
-  ASSERT_OK(Run(fs_->Unmount()));
-  fs_.reset();
-  {
-    auto store = Run(BlobStore::Load(Device(), BlobStoreLoadOptions{}));
-    ASSERT_OK(store.status());
-    ASSERT_ASSIGN_OR_FAIL(Blob * blob, Run((*store)->OpenBlob(file.attr.ino)));
-    ASSERT_ASSIGN_OR_FAIL(std::string encoded,
-                          Run(blob->GetXattr(std::string(InodeRecord::kXattrName),
-                                             XattrKind::kInternal)));
-    ASSERT_ASSIGN_OR_FAIL(InodeRecord record, InodeRecord::Decode(encoded));
+  EditRecord(file.attr.ino, [](const std::string& encoded) {
+    InodeRecord record = InodeRecord::Decode(encoded).value();
     record.size = uint64_t{1} << 62;
-    ASSERT_OK(Run(blob->SetXattr(std::string(InodeRecord::kXattrName), record.Encode(),
-                                 XattrKind::kInternal)));
-    ASSERT_OK(Run((*store)->CloseBlob(blob)));
-    ASSERT_OK(Run((*store)->Unload()));
-  }
-  Mount();
+    return record.Encode();
+  });
   ASSERT_ASSIGN_OR_FAIL(auto victim, Lookup(root(), "victim"));
   EXPECT_EQ(ErrCode(Run(fs_->Open(root_caller_, victim.ino, O_RDONLY))), EUCLEAN);
   EXPECT_EQ(ErrCode(Run(fs_->Open(root_caller_, victim.ino, O_RDWR | O_TRUNC))), EUCLEAN);
