@@ -667,7 +667,10 @@ TEST_F(DispatcherTest, DirectWritesAndDroppedPrivilegesInvalidateWhatTheKernelCa
       }});
   channel_ = std::move(*reactor_->BlockOn(OpenChannel()));
   InitFull();
-  auto [file, fh] = Create(wire::kRootId, "f");
+  // Not a structured binding: the lambdas below capture them (clang 14 refuses bindings there).
+  const std::pair<wire::EntryOut, uint64_t> created = Create(wire::kRootId, "f");
+  const wire::EntryOut file = created.first;
+  const uint64_t fh = created.second;
   auto take = [&] {
     absl::MutexLock lock(&mutex);
     return std::exchange(notices, {});
