@@ -80,7 +80,7 @@ test_all() {
     meson test -C build-sanitize --no-rebuild --print-errorlogs --num-processes 2 \
     --timeout-multiplier 3 --no-suite fuzz || status=1
   # Every fuzz target at once, so the run lasts one fuzz_seconds (each gets its share of the CPUs).
-  meson test -C build-sanitize --no-rebuild --print-errorlogs --num-processes 3 --suite fuzz \
+  meson test -C build-sanitize --no-rebuild --print-errorlogs --num-processes 4 --suite fuzz \
     --logbase fuzzlog || status=1
   python3 tools/test_summary.py build/meson-logs/testlog build-sanitize/meson-logs/testlog \
     build-sanitize/meson-logs/fuzzlog || status=1

@@ -3,7 +3,6 @@
 // each as is and with the checksum-repair flag. Seeds are made at run time, so none is committed.
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include "blob/format/super_block.h"
 #include "glog/logging.h"
 #include "tests/fuzz/blob_format_fuzz_input.h"
+#include "tests/fuzz/seed_file.h"
 
 namespace blobfs::fuzz {
 namespace {
@@ -24,11 +24,7 @@ void Write(const std::string& dir, const std::string& name, const Control& contr
     Control variant = control;
     variant.flags = flags;
     std::vector<std::byte> input = MakeInput(variant, pages);
-    std::string path = dir + "/" + name + (flags ? "_repair" : "");
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(input.data()),
-              static_cast<std::streamsize>(input.size()));
-    CHECK(out.good()) << "cannot write " << path;
+    WriteSeed(dir + "/" + name + (flags ? "_repair" : ""), input);
   }
 }
 

@@ -3,7 +3,6 @@
 // structures the loader reads (the super block, the masks, roots and chain links), with and
 // without the checksum repair. The base stores themselves are built by the target.
 #include <cstdio>
-#include <fstream>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -12,16 +11,13 @@
 #include "blob/store_layout.h"
 #include "glog/logging.h"
 #include "tests/fuzz/blob_store_load_fuzz_input.h"
+#include "tests/fuzz/seed_file.h"
 
 namespace blobfs::fuzz {
 namespace {
 
 void Write(const std::string& dir, const std::string& name, const std::vector<std::byte>& input) {
-  const std::string path = dir + "/" + name;
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(input.data()),
-            static_cast<std::streamsize>(input.size()));
-  CHECK(out.good()) << "cannot write " << path;
+  WriteSeed(dir + "/" + name, input);
 }
 
 std::vector<std::byte> Bytes(std::initializer_list<int> values) {

@@ -4,13 +4,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "glog/logging.h"
 #include "tests/dispatcher/dispatcher_harness.h"
 #include "tests/fuzz/dispatcher_fuzz_input.h"
+#include "tests/fuzz/seed_file.h"
 
 namespace blobfs::fuzz {
 namespace {
@@ -23,10 +23,7 @@ RequestBuilder Root(uint32_t opcode, uint64_t unique) {
 
 void Write(const std::string& dir, const std::string& name,
            const std::vector<std::string>& requests) {
-  const std::string input = JoinRequests(requests);
-  std::ofstream out(dir + "/" + name, std::ios::binary);
-  out.write(input.data(), static_cast<std::streamsize>(input.size()));
-  CHECK(out.good()) << "cannot write " << dir << "/" << name;
+  WriteSeed(dir + "/" + name, JoinRequests(requests));
 }
 
 }  // namespace
