@@ -148,8 +148,9 @@ class FileSystem {
                                                          MountOptions options);
   virtual ~FileSystem() = default;
 
-  // Writes everything back, commits, releases every handle and inode, and unloads the store
-  // cleanly. Nothing else may be called afterwards.
+  // Drops every lookup reference and handle (the caller is done), reclaims the inodes nothing
+  // links any more, writes everything back, commits, and unloads the store cleanly. Nothing else
+  // may be called afterwards.
   virtual Task<Status> Unmount() = 0;
   // `changed` is called on reactor(), before the call that caused it returns, when a call changed
   // an inode's attributes beyond what its result shows (a write or fallocate that dropped setuid

@@ -178,12 +178,20 @@ Task<Status> BlobFileSystem::Start() {
 
 Task<Status> BlobFileSystem::Unmount() {
   CHECK(!unmounted_) << "unmounted twice";
+  // The caller is gone, and with it every lookup reference and open handle it held (the kernel
+  // drops the FORGETs it still had queued at unmount): what nothing links is reclaimed now, not
+  // left to the next mount's orphan pass.
+  for (auto& [handle, open] : handles_) --open.inode->opens;
+  handles_.clear();
+  for (auto& [ino, inode] : inodes_) {
+    inode->lookups = 0;
+    if (!options_.read_only) MaybeReclaim(*inode);
+  }
   Status status;
   if (channel_ != nullptr && !options_.read_only) status = co_await CommitAll();
   closing_ = true;
   co_await WaitForBackgroundWork();
   unmounted_ = true;
-  handles_.clear();
   root_ = InodeRef();
   orphans_ = InodeRef();
   for (auto& [ino, inode] : inodes_) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "blobfs/fs_check.h"
 #include "gtest/gtest.h"
 #include "tests/bdev/bdev_test_util.h"
 #include "tests/blobfs/fs_harness.h"
@@ -256,6 +257,42 @@ TEST_P(FsTest, UnlinkedOpenFilesLiveUntilReleaseAndOrphansAreReclaimed) {
   ASSERT_ASSIGN_OR_FAIL(auto named, Lookup(root(), "named"));
   EXPECT_EQ(named.size, 3u);
   EXPECT_EQ(named.nlink, 1u);
+}
+
+// The kernel drops the FORGETs it still has queued when it unmounts: unmount itself reclaims the
+// files nothing links (O_TMPFILE files closed but never forgotten, unlinked files still open),
+// so the image is left with no orphans for the next mount to reclaim.
+TEST_P(FsTest, UnmountReclaimsWhatNothingLinksEvenWithLookupsAndHandlesLeft) {
+  ASSERT_ASSIGN_OR_FAIL(auto before, Run(fs_->StatFs()));
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_ASSIGN_OR_FAIL(auto tmp, Run(fs_->TmpFile(root_caller_, root(), 0600, O_RDWR)));
+    ASSERT_OK(Write(tmp.handle, 0, std::string(5000, 't')));
+    ASSERT_OK(Run(fs_->Release(tmp.handle)));
+  }
+  ASSERT_ASSIGN_OR_FAIL(auto open, Create(root(), "open"));
+  ASSERT_OK(Write(open.handle, 0, std::string(70000, 'o')));
+  ASSERT_OK(Run(fs_->Unlink(root_caller_, root(), "open")));
+  ASSERT_ASSIGN_OR_FAIL(auto kept, Create(root(), "kept"));
+  ASSERT_OK(Write(kept.handle, 0, "kept"));
+  ASSERT_OK(Run(fs_->Unmount()));
+  fs_.reset();
+  {
+    auto device = registry_.Open("dev", OpenMode::kReadOnly);
+    ASSERT_OK(device.status());
+    auto store = Run(BlobStore::Load(std::move(*device), {.read_only = true}));
+    ASSERT_OK(store.status());
+    ASSERT_ASSIGN_OR_FAIL(FsCheckReport report, Run(CheckFileSystem(**store)));
+    EXPECT_TRUE(report.clean());
+    EXPECT_EQ(report.orphans, 0u);
+    EXPECT_EQ(report.regular_files, 1u);
+    ASSERT_OK(Run((*store)->Unload()));
+  }
+  Mount();
+  ASSERT_ASSIGN_OR_FAIL(auto after, Run(fs_->StatFs()));
+  EXPECT_EQ(after.free_inodes + 1, before.free_inodes);  // "kept" alone.
+  EXPECT_EQ(List(root()).size(), 3u);  // ".", "..", "kept".
+  ASSERT_ASSIGN_OR_FAIL(auto found, Lookup(root(), "kept"));
+  EXPECT_EQ(found.size, 4u);
 }
 
 // A deleted file's unwritten data is dropped once nothing holds the file: its clusters are free
