@@ -254,10 +254,11 @@ Task<Status> BlobFileSystem::EnterOrphans() {
   // rescan the erased slots, quadratic in the notes (tens of ms for an rm -rf's thousands).
   std::vector<uint64_t> inos(orphans_to_enter_.begin(), orphans_to_enter_.end());
   std::sort(inos.begin(), inos.end());
-  // Room from what is held back, so that deleting works on a full filesystem: each insert may
-  // split its way up, and a leaf holds well over 16 orphan entries.
+  // Room from what is held back, so that deleting works on a full filesystem. An orphan entry
+  // takes 34 bytes, so even a half-full leaf holds 60 of them (and an inner node 255 children):
+  // one new block per 32 entries, and a split up to a new root, are more than enough.
   CO_RETURN_IF_ERROR(co_await orphans_->dir_storage->Reserve(
-      tree->depth() + 2 + inos.size() / 16, DirBlobStorage::Room::kHeldBack));
+      tree->depth() + 2 + inos.size() / 32, DirBlobStorage::Room::kHeldBack));
   Status status;
   for (const uint64_t ino : inos) {
     Result<uint64_t> added = co_await tree->Insert(OrphanEntryName(ino), ino, DT_UNKNOWN);
