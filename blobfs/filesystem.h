@@ -152,9 +152,10 @@ class FileSystem {
   // links any more, writes everything back, commits, and unloads the store cleanly. Nothing else
   // may be called afterwards.
   virtual Task<Status> Unmount() = 0;
-  // `changed` is called on reactor(), before the call that caused it returns, when a call changed
-  // an inode's attributes beyond what its result shows (a write or fallocate that dropped setuid
-  // bits or security.capability): a caller that caches attributes must drop those of `ino`.
+  // `changed` is called on reactor(), before the call that caused it returns, when a call dropped
+  // an inode's setuid/setgid bits or security.capability as a side effect (a write or fallocate,
+  // whose results show no attributes; truncate, chown and O_TRUNC opens too): a caller that caches
+  // attributes must drop those of `ino`.
   // Replaces the previous one; empty: nobody is told.
   virtual void SetAttributesChangedHandler(std::function<void(uint64_t ino)> changed) = 0;
   // Drops the mount as a crash would: the commit in flight (if any) finishes, nothing more is

@@ -125,8 +125,8 @@ Task<Status> BlobFileSystem::DropPrivileges(Inode& inode, const Credentials& cal
 }
 
 Task<Status> BlobFileSystem::DropPrivilegesBeforeWrite(Inode& inode, const Credentials& caller) {
-  const bool suid = !caller.is_root() && ModeAfterWrite(inode.record, caller) != inode.record.mode;
-  if (!suid && !inode.blob->has_xattr(kCapabilityXattr, XattrKind::kUser)) co_return Status();
+  const bool setid = ModeAfterWrite(inode.record, caller) != inode.record.mode;
+  if (!setid && !inode.blob->has_xattr(kCapabilityXattr, XattrKind::kUser)) co_return Status();
   auto hold = co_await ns_lock_.Lock();
   co_return co_await DropPrivileges(inode, caller, PrivilegeDrop::kOnWrite);
 }
