@@ -117,8 +117,8 @@ Task<Status> ServeFuseDevice(int fd, Dispatcher& dispatcher, FuseServeOptions op
       state.last_request = MonotonicNanos();
       ++state.in_flight;
       reactor.Spawn(ServeRequest(state, std::move(buffer), static_cast<size_t>(got)));
-      // The request runs before the next read: a read finding nothing costs a syscall (over a
-      // µs on this VM) that the caller would otherwise wait through.
+      // The request runs before the next read: a read finding nothing costs a syscall that the
+      // caller would otherwise wait through.
       co_await reactor.Yield();
       continue;
     }
