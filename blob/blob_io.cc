@@ -105,7 +105,10 @@ Task<Status> Blob::Readv(BlobChannel& channel, uint64_t offset, std::span<const 
   const uint64_t length = IovLength(iov);
   CO_RETURN_IF_ERROR(CheckRange("read", offset, length));
   const std::shared_ptr<const ExtentMap> map = extents_.load();
-  co_return co_await SubmitData(channel.device(), *map, DataOp::kRead, offset, length, iov);
+  CO_RETURN_IF_ERROR(
+      co_await SubmitData(channel.device(), *map, DataOp::kRead, offset, length, iov));
+  store_->PatchFromReadOverlay(*map, offset, length, iov);
+  co_return OkStatus();
 }
 
 Task<Status> Blob::Writev(BlobChannel& channel, uint64_t offset, std::span<const iovec> iov) {

@@ -10,6 +10,7 @@
 #include "blob/format/mask.h"
 #include "blob/format/page.h"
 #include "blob/store_layout.h"
+#include "common/iov.h"
 
 namespace blobfs {
 
@@ -20,6 +21,7 @@ BlobStore::~BlobStore() {
   CHECK(Reactor::Current() == md_reactor_ || Reactor::Current() == nullptr)
       << "a blob store is destroyed on its metadata reactor's thread";
   open_blobs_.clear();
+  journal_.reset();
   md_channel_.reset();
 }
 
@@ -40,16 +42,18 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoInit(std::unique_ptr<BdevD
                                                     .block_size = geometry.block_size,
                                                     .cluster_size = options.cluster_size,
                                                     .md_pages = options.md_pages,
+                                                    .journal_pages = options.journal_pages,
                                                     .bstype = options.bstype}));
   std::unique_ptr<BlobStore> store(new BlobStore(std::move(device), *reactor));
   CO_ASSIGN_OR_RETURN(store->md_channel_, store->device_->OpenChannel());
   BdevChannel& channel = *store->md_channel_;
 
-  // Zero the masks and the metadata region, so that no page of an earlier store there can pass
-  // for a blob at a dirty load; then trim the data area.
+  // Zero the masks, the metadata region and the journal, so that no page of an earlier store
+  // there can pass for a blob at a dirty load or for a transaction to replay; then trim the data
+  // area.
   const uint64_t md_clusters = MetadataClusters(super);
-  const uint64_t md_end = super.md_start + super.md_len;
-  CO_RETURN_IF_ERROR(co_await channel.WriteZeroes(kPageSize, (md_end - 1) * kPageSize));
+  const uint64_t journal_end = super.journal_start + super.journal_len;
+  CO_RETURN_IF_ERROR(co_await channel.WriteZeroes(kPageSize, (journal_end - 1) * kPageSize));
   const uint64_t data_start = md_clusters * super.cluster_size;
   const uint64_t store_end = super.total_clusters * super.cluster_size;
   if (options.trim && channel.bdev().Supports(IoType::kUnmap) && data_start < store_end) {
@@ -62,6 +66,10 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoInit(std::unique_ptr<BdevD
   store->clusters_->Reserve({0, md_clusters});
   store->md_space_ = MetadataSpace(super.md_len);
   store->super_.mount_count = 1;
+  store->journal_ = std::make_unique<MetadataJournal>(
+      channel,
+      MetadataJournal::Options{JournalArea(super), super.uuid, JournaledPages(super)},
+      JournalReplay{});
   CO_RETURN_IF_ERROR(co_await store->WriteSuperBlock());
   co_return store;
 }
@@ -74,7 +82,33 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::Load(std::unique_ptr<BdevDes
 Task<Result<AlignedBuffer>> BlobStore::ReadPages(uint64_t device_page, uint64_t count) {
   AlignedBuffer buffer(count * kPageSize, kPageSize);
   CO_RETURN_IF_ERROR(co_await md_channel_->Read(device_page * kPageSize, buffer.span()));
+  for (auto it = read_overlay_.lower_bound(device_page);
+       it != read_overlay_.end() && it->first < device_page + count; ++it) {
+    std::memcpy(buffer.data() + (it->first - device_page) * kPageSize, it->second.data(),
+                kPageSize);
+  }
   co_return buffer;
+}
+
+void BlobStore::PatchFromReadOverlay(const ExtentMap& map, uint64_t offset, uint64_t length,
+                                     std::span<const iovec> iov) const {
+  if (read_overlay_.empty() || length == 0) return;
+  const uint64_t cluster_size = super_.cluster_size;
+  IovecList piece;
+  for (uint64_t page_start = offset / kPageSize * kPageSize; page_start < offset + length;
+       page_start += kPageSize) {
+    std::optional<ExtentMap::Mapping> mapping = map.Lookup(page_start / cluster_size);
+    if (!mapping.has_value()) continue;
+    const uint64_t device_page =
+        (mapping->physical * cluster_size + page_start % cluster_size) / kPageSize;
+    auto it = read_overlay_.find(device_page);
+    if (it == read_overlay_.end()) continue;
+    const uint64_t from = std::max(page_start, offset);
+    const uint64_t to = std::min(page_start + kPageSize, offset + length);
+    piece.clear();
+    IovSlice(iov, from - offset, to - from, piece);
+    IovCopyFromBuffer(piece, it->second.data() + (from - page_start), to - from);
+  }
 }
 
 Task<Result<AlignedBuffer>> BlobStore::ReadMetadataPage(uint32_t index) {
@@ -105,14 +139,24 @@ Task<Status> BlobStore::WriteSuperBlock() {
 Task<Status> BlobStore::CommitTransaction(MetadataTransaction& transaction) {
   const uint64_t md_start = super_.md_start;
   const uint64_t md_end = super_.md_start + super_.md_len;
+  std::vector<uint32_t> written;
   transaction.ForEachWrittenPage([&](uint64_t device_page) {
     if (device_page >= md_start && device_page < md_end) {
-      md_cache_.Invalidate(static_cast<uint32_t>(device_page - md_start));
+      written.push_back(static_cast<uint32_t>(device_page - md_start));
     }
   });
-  Status status = co_await transaction.Commit(*md_channel_);
+  for (uint32_t index : written) md_cache_.Invalidate(index);
+  Status status = co_await journal_->Commit(transaction);
   if (!status.ok()) commit_failed_ = true;
+  // Again, now that the pages are in place: a window read that raced the writes may have cached
+  // a page as it was.
+  for (uint32_t index : written) md_cache_.Invalidate(index);
   co_return status;
+}
+
+uint64_t BlobStore::max_atomic_commit_pages() const {
+  // Less one for the super block.
+  return journal_ == nullptr ? 0 : journal_->max_transaction_pages() - 1;
 }
 
 Status BlobStore::CheckWritable() const {
@@ -153,6 +197,8 @@ Task<Status> BlobStore::DoUnload() {
   clean.Encode(page.span());
   transaction.AddPageWrite(0, std::move(page), MetadataTransaction::Order::kCommitPoint);
   CO_RETURN_IF_ERROR(co_await CommitTransaction(transaction));
+  // Everything in place: the next load replays nothing.
+  CO_RETURN_IF_ERROR(co_await journal_->Checkpoint());
   super_ = clean;
   // Anything written now would go unnoticed by the next load.
   read_only_ = true;

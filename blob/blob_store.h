@@ -8,6 +8,10 @@
 //    writes the masks and then the super block's clean bit. Destroying a store without Unload is
 //    what a crash does to it: the next Load takes the dirty path. A store whose metadata commit
 //    ever failed refuses a clean Unload (EIO) so that the next Load rebuilds the masks.
+//  - Journal. Every metadata transaction goes through the store's journal (metadata_journal.h):
+//    after a crash at any moment, the next Load replays it, so each Commit is there whole or not
+//    at all, across every blob it names. A read-only Load replays in memory and writes nothing.
+//    A store made without a journal (an older blobfs) loads only read-only (EROFS otherwise).
 //  - Refusals at Load: a newer format version or an unknown incompat feature (EOPNOTSUPP), another
 //    bstype than asked for (EMEDIUMTYPE), an unknown ro_compat feature without read_only (EROFS), a
 //    device smaller than the store or with a larger block size than its io unit (EINVAL), and any
@@ -19,9 +23,8 @@
 //    the caller's reactor through its BlobChannel and takes no lock unless it must allocate.
 //  - In memory first, then commit. Creating a blob, resizing it and changing its xattrs change
 //    memory; Commit (or Blob::Sync, or the last Blob close) writes the blobs' metadata in one
-//    MetadataTransaction: new chain pages first, then the roots in place, with flushes between, so
-//    a crash leaves each blob as it was or as it became. Clusters and pages a blob gives up return
-//    to the pools (clusters unmapped first) only after the commit is durable.
+//    MetadataTransaction through the journal. Clusters and pages a blob gives up return to the
+//    pools (clusters unmapped first) only after the commit is durable.
 //  - Delete is refused with EBUSY while the blob is open (never deferred). It commits at once.
 //  - ENOSPC when clusters or metadata pages run out, with nothing half-allocated left behind.
 //  - The store owns its Blob objects; pointers stay valid until the last Close of that blob.
@@ -42,6 +45,7 @@
 #include "blob/blob_channel.h"
 #include "blob/cluster_allocator.h"
 #include "blob/format/super_block.h"
+#include "blob/metadata_journal.h"
 #include "blob/metadata_page_cache.h"
 #include "blob/metadata_space.h"
 #include "blob/metadata_transaction.h"
@@ -62,8 +66,11 @@ struct BlobStoreInitOptions {
   uint64_t md_pages = 0;
   // A label of the store's user, at most 16 bytes; Load can insist on it.
   std::string bstype{};
-  // Unmap the data area (the metadata region is always zeroed).
+  // Unmap the data area (the metadata region and the journal are always zeroed).
   bool trim = true;
+  // Pages of the journal; 0 picks 1/64 of the device, from 256 pages (64 on devices under 8 MiB)
+  // to 8192 (32 MiB).
+  uint64_t journal_pages = 0;
 };
 
 struct BlobStoreLoadOptions {
@@ -82,7 +89,7 @@ struct BlobStoreStats {
   uint64_t total_clusters = 0;
   uint64_t free_clusters = 0;
   // Of total_clusters, those the store's own structures hold (super block, masks, metadata
-  // region): never data.
+  // region, journal): never data.
   uint64_t metadata_clusters = 0;
   uint64_t md_pages = 0;
   uint64_t md_pages_used = 0;
@@ -127,6 +134,13 @@ class BlobStore {
   // marked free), one line each. Empty when they agree or the store was not clean.
   const std::vector<std::string>& mask_differences() const { return mask_differences_; }
   Reactor& metadata_reactor() { return *md_reactor_; }
+  // Journal transactions the Load replayed (in memory only, when read-only).
+  uint64_t journal_transactions_replayed() const { return journal_replayed_; }
+  // The most pages (a blob root each, committed or deleted, its chain pages, journaled data
+  // pages) one Commit makes durable atomically; a larger Commit writes its chain pages in place
+  // first, and one whose roots and data pages alone are more is written as several atomic parts.
+  // Constant for a loaded store; 0 for a read-only one.
+  uint64_t max_atomic_commit_pages() const;
 
   Task<BlobStoreStats> GetStats();
   // Metadata pages not in use. On the metadata reactor only.
@@ -149,11 +163,23 @@ class BlobStore {
   // The ids of all blobs, ascending.
   Task<std::vector<uint64_t>> ListBlobs();
 
-  // Writes the pending changes of all `blobs` and deletes the `deletions` in one transaction.
+  // An overwrite of blob data that must be atomic with a commit (a directory block): `bytes` (whole
+  // pages, kept alive by the caller until Commit returns) at `offset` (a multiple of the page
+  // size) of `blob`, whose clusters there must be mapped.
+  struct JournaledWrite {
+    Blob* blob;
+    uint64_t offset;
+    std::span<const std::byte> bytes;
+  };
+
+  // Writes the pending changes of all `blobs` and deletes the `deletions` in one transaction,
+  // with the `data` overwrites (blobs named there must be in `blobs`); EINVAL for data outside
+  // mapped clusters.
   // Each blob to delete must be open by its caller alone, with no write in flight, and not be
   // the super blob (EBUSY otherwise); its uncommitted changes are dropped with it. On success the deleted blobs are closed
   // and gone (their pointers dangle); on failure they stay open as they were.
-  Task<Status> Commit(std::span<Blob* const> blobs, std::span<Blob* const> deletions = {});
+  Task<Status> Commit(std::span<Blob* const> blobs, std::span<Blob* const> deletions = {},
+                      std::span<const JournaledWrite> data = {});
 
   // The super blob: one blob id the store's user finds its way in by (kNoBlobId for none).
   uint64_t super_blob() const { return super_.super_blob; }
@@ -183,7 +209,21 @@ class BlobStore {
   // Fills mask_differences_ from the masks on disk and the ones the scan rebuilt.
   Task<Status> CompareMasksWithDisk();
   Task<Status> RecoverFromMetadataRegion();
-  // Reads `count` device pages from `device_page` into a page-aligned buffer.
+  // Finds the journal's transactions to replay and either writes them in place and flushes
+  // (read-write) or keeps them as read_overlay_ (read-only); then, read-write, starts the
+  // journal. Replaces super_ by the journal's newer super block, if any.
+  Task<Status> ReplayJournal();
+  // Page 0 from the journal, for a super block that failed to decode (`page`, `decode_error`)
+  // but whose first sector says where the journal is; `decode_error` when it holds none.
+  Task<Result<AlignedBuffer>> SuperBlockFromJournal(std::span<const std::byte> page,
+                                                    Error decode_error);
+  Task<Result<AlignedBuffer>> ReadJournalArea(uint64_t start, uint64_t length);
+  // A blob read of [offset, offset + length) through `map` into `iov`, just done from the disk:
+  // puts read_overlay_'s pages in (data pages a read-only load replayed in memory).
+  void PatchFromReadOverlay(const ExtentMap& map, uint64_t offset, uint64_t length,
+                            std::span<const iovec> iov) const;
+  // Reads `count` device pages from `device_page` into a page-aligned buffer, with the pages of
+  // read_overlay_ in place of the disk's.
   Task<Result<AlignedBuffer>> ReadPages(uint64_t device_page, uint64_t count);
   // Page `index` of the metadata region, from the cache or read with its window of neighbours.
   Task<Result<AlignedBuffer>> ReadMetadataPage(uint32_t index);
@@ -196,7 +236,10 @@ class BlobStore {
   Task<Result<Blob*>> DoOpenBlob(uint64_t blob_id);
   Task<Status> DoCloseBlob(Blob* blob);
   Task<Status> DoDeleteBlob(uint64_t blob_id);
-  Task<Status> DoCommit(std::vector<Blob*> blobs, std::vector<Blob*> deletions);
+  Task<Status> DoCommit(std::vector<Blob*> blobs, std::vector<Blob*> deletions,
+                        std::span<const JournaledWrite> data = {});
+  // Adds the `data` overwrites to `transaction` as commit points at their device pages.
+  Status AddJournaledData(std::span<const JournaledWrite> data, MetadataTransaction& transaction);
   // EBUSY, EROFS or EUCLEAN unless `blob` can be deleted by a commit.
   Status CheckDeletable(const Blob& blob) const;
   // Adds `blob`'s deletion to `transaction`: its root zeroed, its clusters unmapped and, once
@@ -228,6 +271,10 @@ class BlobStore {
   Reactor* md_reactor_;
   std::unique_ptr<BdevChannel> md_channel_;
   SuperBlock super_;
+  std::unique_ptr<MetadataJournal> journal_;  // Read-write stores only.
+  uint64_t journal_replayed_ = 0;
+  // A read-only load's replay: device page → the committed image the disk does not hold yet.
+  std::map<uint64_t, AlignedBuffer> read_overlay_;
   bool read_only_ = false;
   bool recovered_ = false;
   std::vector<std::string> mask_differences_;

@@ -1,7 +1,9 @@
 // BlobStore's blob operations: create, open, close, delete, list and commit.
 #include <algorithm>
+#include <cstring>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -232,9 +234,35 @@ Task<std::vector<uint64_t>> BlobStore::ListBlobs() {
   }(this));
 }
 
-Task<Status> BlobStore::Commit(std::span<Blob* const> blobs, std::span<Blob* const> deletions) {
+Task<Status> BlobStore::Commit(std::span<Blob* const> blobs, std::span<Blob* const> deletions,
+                               std::span<const JournaledWrite> data) {
   return OnMetadataReactor(DoCommit(std::vector<Blob*>(blobs.begin(), blobs.end()),
-                                    std::vector<Blob*>(deletions.begin(), deletions.end())));
+                                    std::vector<Blob*>(deletions.begin(), deletions.end()), data));
+}
+
+Status BlobStore::AddJournaledData(std::span<const JournaledWrite> data,
+                                   MetadataTransaction& transaction) {
+  const uint64_t cluster_size = super_.cluster_size;
+  for (const JournaledWrite& write : data) {
+    if (write.offset % kPageSize != 0 || write.bytes.size() % kPageSize != 0) {
+      return MakeError(EINVAL, "commit: a journaled write at %d of %d bytes of blob 0x%x is not whole pages",
+                       write.offset, write.bytes.size(), write.blob->id());
+    }
+    const std::shared_ptr<const ExtentMap> map = write.blob->extents();
+    for (uint64_t done = 0; done < write.bytes.size(); done += kPageSize) {
+      const uint64_t position = write.offset + done;
+      std::optional<ExtentMap::Mapping> mapping = map->Lookup(position / cluster_size);
+      if (!mapping.has_value()) {
+        return MakeError(EINVAL, "commit: journaled write at %d of blob 0x%x: the cluster is not mapped",
+                         position, write.blob->id());
+      }
+      AlignedBuffer page(kPageSize, kPageSize);
+      std::memcpy(page.data(), write.bytes.data() + done, kPageSize);
+      const uint64_t device_page = (mapping->physical * cluster_size + position % cluster_size) / kPageSize;
+      transaction.AddPageWrite(device_page, std::move(page), MetadataTransaction::Order::kCommitPoint);
+    }
+  }
+  return OkStatus();
 }
 
 Status BlobStore::CheckDeletable(const Blob& blob) const {
@@ -275,7 +303,8 @@ void BlobStore::AddDeletion(Blob& blob, MetadataTransaction& transaction) {
   });
 }
 
-Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs, std::vector<Blob*> deletions) {
+Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs, std::vector<Blob*> deletions,
+                                 std::span<const JournaledWrite> data) {
   constexpr size_t kBlobsPerSlice = 64;
   CO_RETURN_IF_ERROR(CheckWritable());
   auto by_id = [](Blob* a, Blob* b) { return a->id() < b->id(); };
@@ -306,8 +335,8 @@ Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs, std::vector<Blob*> de
   };
   std::vector<Prepared> prepared;
   MetadataTransaction transaction;
-  Status status = OkStatus();
-  for (size_t at = 0; at < blobs.size(); ++at) {
+  Status status = AddJournaledData(data, transaction);
+  for (size_t at = 0; status.ok() && at < blobs.size(); ++at) {
     Blob* blob = blobs[at];
     if (!blob->dirty() && blob->released_clusters_.empty() && blob->released_pages_.empty()) {
       continue;
@@ -349,7 +378,7 @@ Task<Status> BlobStore::DoCommit(std::vector<Blob*> blobs, std::vector<Blob*> de
                                         p.released.end());
       p.blob->mapped_since_commit_ |= p.mapped;
     }
-  } else if (!prepared.empty() || !deletions.empty()) {
+  } else if (!prepared.empty() || !deletions.empty() || !data.empty()) {
     for (Blob* blob : deletions) AddDeletion(*blob, transaction);
     const uint64_t cluster_size = super_.cluster_size;
     for (const Prepared& p : prepared) {

@@ -13,7 +13,9 @@
 #include "blob/format/mask.h"
 #include "blob/format/metadata_page.h"
 #include "blob/format/page.h"
+#include "blob/journal_replay.h"
 #include "blob/store_layout.h"
+#include "common/when_all.h"
 
 namespace blobfs {
 namespace {
@@ -47,7 +49,13 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoLoad(std::unique_ptr<BdevD
   store->read_only_ = options.read_only;
   CO_ASSIGN_OR_RETURN(store->md_channel_, store->device_->OpenChannel());
   CO_ASSIGN_OR_RETURN(AlignedBuffer page, co_await store->ReadPages(0, 1));
-  CO_ASSIGN_OR_RETURN(store->super_, SuperBlock::Decode(page.span()));
+  Result<SuperBlock> decoded = SuperBlock::Decode(page.span());
+  if (!decoded.ok()) {
+    // Torn while written in place: the journal holds it whole until that write is durable.
+    CO_ASSIGN_OR_RETURN(page, co_await store->SuperBlockFromJournal(page.span(), decoded.error()));
+    decoded = SuperBlock::Decode(page.span());
+  }
+  CO_ASSIGN_OR_RETURN(store->super_, std::move(decoded));
   SuperBlock& super = store->super_;
 
   const std::string_view found = super.bstype_text();
@@ -72,6 +80,15 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoLoad(std::unique_ptr<BdevD
                         "blob store load: the bdev has %u bytes but the store spans %u clusters of "
                         "%u bytes",
                         geometry.size_bytes(), super.total_clusters, super.cluster_size);
+  }
+
+  if (super.has_journal()) {
+    Status replayed = co_await store->ReplayJournal();
+    if (!replayed.ok()) co_return replayed.error().WithContext("blob store load");
+  } else if (!options.read_only) {
+    co_return MakeError(EROFS,
+                        "blob store load: the store has no journal (it was made by an older "
+                        "blobfs) and loads only read-only; copy its files to a new store");
   }
 
   bool loaded = false;
@@ -101,6 +118,71 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoLoad(std::unique_ptr<BdevD
     CO_RETURN_IF_ERROR(co_await store->WriteSuperBlock());
   }
   co_return store;
+}
+
+Task<Result<AlignedBuffer>> BlobStore::ReadJournalArea(uint64_t start, uint64_t length) {
+  AlignedBuffer log(length * kPageSize, kPageSize);
+  for (uint64_t first = 0; first < length; first += kScanPages) {
+    const uint64_t count = std::min<uint64_t>(kScanPages, length - first);
+    CO_RETURN_IF_ERROR(co_await md_channel_->Read(
+        (start + first) * kPageSize, log.span().subspan(first * kPageSize, count * kPageSize)));
+  }
+  co_return log;
+}
+
+Task<Result<AlignedBuffer>> BlobStore::SuperBlockFromJournal(std::span<const std::byte> page,
+                                                             Error decode_error) {
+  std::optional<SuperBlock::JournalPlace> place = SuperBlock::PeekJournal(page);
+  if (!place.has_value() || decode_error.code() != EUCLEAN) co_return decode_error;
+  CO_ASSIGN_OR_RETURN(AlignedBuffer log, co_await ReadJournalArea(place->start, place->len));
+  // Only the super block's image is taken; the replay proper checks every target against the
+  // layout that image gives.
+  const PageRange page0[] = {{0, 1}};
+  Result<JournalReplay> replay = ParseJournal(log.span(), place->uuid, page0);
+  if (!replay.ok() || !replay->images.contains(0)) co_return decode_error;
+  LOG(WARNING) << "blob store load: " << decode_error.ToString()
+               << "; taking the super block from the journal";
+  co_return std::move(replay->images.at(0));
+}
+
+Task<Status> BlobStore::ReplayJournal() {
+  CO_ASSIGN_OR_RETURN(AlignedBuffer log,
+                      co_await ReadJournalArea(super_.journal_start, super_.journal_len));
+  const std::vector<PageRange> journaled = JournaledPages(super_);
+  CO_ASSIGN_OR_RETURN(JournalReplay replay, ParseJournal(log.span(), super_.uuid, journaled));
+  if (auto it = replay.images.find(0); it != replay.images.end()) {
+    // Committed after page 0 was last written in place, so newer; the layout never changes.
+    CO_ASSIGN_OR_RETURN(SuperBlock newer, SuperBlock::Decode(it->second.span()));
+    if (newer.uuid != super_.uuid || newer.total_clusters != super_.total_clusters ||
+        newer.cluster_size != super_.cluster_size || newer.md_start != super_.md_start ||
+        newer.md_len != super_.md_len || newer.journal_start != super_.journal_start ||
+        newer.journal_len != super_.journal_len) {
+      co_return MakeError(EUCLEAN,
+                          "journal: its super block has another layout than page 0's");
+    }
+    super_ = newer;
+  }
+  journal_replayed_ = replay.transactions;
+  if (!replay.images.empty()) {
+    LOG(INFO) << "blob store load: the journal has " << replay.transactions
+              << " transactions to replay (" << replay.images.size() << " pages)"
+              << (read_only_ ? ", replayed in memory only" : "");
+  }
+  if (read_only_) {
+    read_overlay_ = std::move(replay.images);
+    co_return OkStatus();
+  }
+  if (!replay.images.empty()) {
+    std::vector<Task<Status>> writes;
+    for (const auto& [target, image] : replay.images) {
+      writes.push_back(md_channel_->Write(target * kPageSize, image.span()));
+    }
+    CO_RETURN_IF_ERROR(co_await WhenAll(std::move(writes)));
+    CO_RETURN_IF_ERROR(co_await md_channel_->Flush());
+  }
+  journal_ = std::make_unique<MetadataJournal>(
+      *md_channel_, MetadataJournal::Options{JournalArea(super_), super_.uuid, journaled}, replay);
+  co_return OkStatus();
 }
 
 Task<Result<BlobStore::DiskMasks>> BlobStore::ReadMasks() {

@@ -2,23 +2,24 @@
 //
 // Contract:
 //  - An operation begins a transaction, adds the page writes its metadata changes need and the
-//    releases that may happen only once they are durable, then commits. Nothing writes metadata
-//    around a transaction.
-//  - Commit orders the writes: first every page that is not a commit point (new chain pages, which
-//    nothing on disk references yet), then — after a flush, when the device has a write cache —
-//    the commit points (blob roots rewritten in place, the super block), then a flush. Only after
-//    that do the unmaps run (clusters a blob gave up, ranges that overlap or touch merged into
-//    one; their errors are ignored, unmap being advisory) and then the release actions
-//    (returning old chain pages and freed clusters to the pools), so a crash at any point leaves every blob either as it was or as it became, and no
-//    cluster is handed out again while an unmap of it is in flight.
-//  - A failed commit runs no unmap and no release action: what the operation claimed stays claimed and what it
-//    meant to free stays allocated. The store is left consistent on disk (a later dirty load
-//    reclaims unreachable pages); the caller reports the error.
-//  - Today commit writes through; a journal can later make a transaction atomic across several
-//    blobs (rename, link) behind this same interface.
+//    releases that may happen only once they are durable, then hands it to the store's journal
+//    (metadata_journal.h), which makes it durable as a whole or not at all. Nothing writes
+//    metadata around a transaction.
 //  - A write is one or more whole pages (a buffer of a multiple of kPageSize bytes, aligned for
 //    the device) at a device page; a write to the same first page replaces an earlier one. Writes
-//    of one transaction must not overlap otherwise.
+//    of one transaction must not overlap otherwise. Its order says whether anything on disk may
+//    reference the pages before the transaction commits: kBeforeCommitPoint pages (new chain
+//    pages, masks) are referenced by nothing yet and may be written in place ahead of the
+//    commit; kCommitPoint pages (blob roots rewritten in place, the super block) switch the
+//    store to its new state.
+//  - RequireBarrier: the transaction makes newly written data reachable (clusters newly mapped),
+//    so that data must be durable before the commit is.
+//  - Finish runs once the commit is durable: the unmaps (clusters a blob gave up, ranges that
+//    overlap or touch merged into one; their errors are ignored, unmap being advisory), then the
+//    release actions (returning old chain pages and freed clusters to the pools), so no cluster
+//    is handed out again while an unmap of it is in flight. A transaction that fails is dropped
+//    without Finish: what the operation claimed stays claimed and what it meant to free stays
+//    allocated.
 #ifndef BLOBFS_BLOB_METADATA_TRANSACTION_H_
 #define BLOBFS_BLOB_METADATA_TRANSACTION_H_
 
@@ -52,9 +53,9 @@ class MetadataTransaction {
   // Unmaps device bytes [offset, offset + length) after a successful commit, before the releases.
   void UnmapAfterCommit(uint64_t offset, uint64_t length);
 
-  // Flush before the commit points even when no page of this transaction precedes them: data the
-  // commit points make reachable (clusters newly mapped) must be durable first.
+  // Data the commit points make reachable (clusters newly mapped) must be durable first.
   void RequireBarrier() { barrier_required_ = true; }
+  bool barrier_required() const { return barrier_required_; }
 
   // Runs after a successful commit, in the order added.
   void AfterCommit(absl::AnyInvocable<void() &&> release);
@@ -64,17 +65,18 @@ class MetadataTransaction {
   void ForEachWrittenPage(absl::FunctionRef<void(uint64_t device_page)> visit) const;
   size_t page_writes() const { return writes_.size(); }
 
-  // Writes everything through `channel` (see the contract) and runs the releases. The transaction
-  // is spent afterwards, whatever the outcome.
-  Task<Status> Commit(BdevChannel& channel);
-
- private:
   struct PageWrite {
-    AlignedBuffer page;
+    AlignedBuffer pages;
     Order order;
   };
-  Task<Status> WritePages(BdevChannel& channel, Order order);
+  // The writes by first device page, ascending.
+  const std::map<uint64_t, PageWrite>& writes() const { return writes_; }
 
+  // The commit is durable: runs the unmaps and the releases (see the contract). The transaction
+  // is spent afterwards.
+  Task<void> Finish(BdevChannel& channel);
+
+ private:
   std::map<uint64_t, PageWrite> writes_;  // by device page: ascending, so writes go out in order
   struct Unmap {
     uint64_t offset;

@@ -16,12 +16,28 @@ bool IsPowerOfTwo(uint64_t value) { return value != 0 && (value & (value - 1)) =
 
 }  // namespace
 
+uint64_t DefaultJournalPages(uint64_t total_pages) {
+  // At least 256 pages (a transaction of 127), unless that is more than an eighth of the store.
+  const uint64_t least = std::max<uint64_t>(std::min<uint64_t>(256, total_pages / 8), 64);
+  return std::clamp<uint64_t>(total_pages / 64, least, 8192);
+}
+
 uint64_t MetadataClusters(const SuperBlock& super) {
   const uint64_t md_end = std::max({super.md_start + super.md_len,
+                                    super.journal_start + super.journal_len,
                                     super.used_page_mask_start + super.used_page_mask_len,
                                     super.used_cluster_mask_start + super.used_cluster_mask_len,
                                     super.used_blobid_mask_start + super.used_blobid_mask_len});
   return DivideRoundingUp(md_end, super.cluster_size / kPageSize);
+}
+
+PageRange JournalArea(const SuperBlock& super) {
+  return {super.journal_start, super.journal_len};
+}
+
+std::vector<PageRange> JournaledPages(const SuperBlock& super) {
+  const uint64_t data_start = MetadataClusters(super) * (super.cluster_size / kPageSize);
+  return {{0, 1}, {super.md_start, super.md_len}, {data_start, super.total_pages() - data_start}};
 }
 
 Result<SuperBlock> PlanLayout(const LayoutRequest& request) {
@@ -64,6 +80,14 @@ Result<SuperBlock> PlanLayout(const LayoutRequest& request) {
         super.used_cluster_mask_len);
   place(MaskPages(md_pages), super.used_blobid_mask_start, super.used_blobid_mask_len);
   place(md_pages, super.md_start, super.md_len);
+  const uint64_t journal_pages =
+      request.journal_pages != 0 ? request.journal_pages : DefaultJournalPages(total_pages);
+  if (journal_pages < SuperBlock::kMinJournalPages) {
+    return MakeError(EINVAL, "a journal of %u pages: at least %u", journal_pages,
+                     SuperBlock::kMinJournalPages);
+  }
+  super.incompat_features |= SuperBlock::kIncompatJournal;
+  place(journal_pages, super.journal_start, super.journal_len);
   if (super.total_clusters == 0 || MetadataClusters(super) >= super.total_clusters) {
     return MakeError(ENOSPC,
                      "a device of %u bytes cannot hold the metadata (%u pages) and a data cluster "

@@ -40,7 +40,9 @@ constexpr size_t kUsedBlobidMaskLenOffset = 128;
 constexpr size_t kBstypeOffset = 136;
 constexpr size_t kUuidOffset = 152;
 constexpr size_t kMountCountOffset = 168;
-constexpr size_t kReservedOffset = 176;
+constexpr size_t kJournalStartOffset = 176;
+constexpr size_t kJournalLenOffset = 184;
+constexpr size_t kReservedOffset = 192;
 constexpr size_t kCrcOffset = 4092;
 
 constexpr std::string_view kMagic = "BLOBSTOR";
@@ -63,6 +65,7 @@ Status CheckRegions(const SuperBlock& sb) {
       {"used cluster mask", sb.used_cluster_mask_start, sb.used_cluster_mask_len},
       {"used blob id mask", sb.used_blobid_mask_start, sb.used_blobid_mask_len},
       {"metadata region", sb.md_start, sb.md_len},
+      {"journal", sb.journal_start, sb.journal_len},
   };
   uint64_t total_pages = sb.total_pages();
   for (const Region& region : regions) {
@@ -107,6 +110,13 @@ Status SuperBlock::Validate() const {
                      "super block: incompat_features 0x%x has bits this blobfs does not know "
                      "(0x%x): the store was written by a newer blobfs",
                      incompat_features, unknown);
+  }
+  if (has_journal() ? journal_len < kMinJournalPages || journal_start == 0
+                    : journal_len != 0 || journal_start != 0) {
+    return MakeError(EUCLEAN,
+                     "super block: journal_start %d, journal_len %d do not fit incompat_features "
+                     "0x%x (a journal needs at least %d pages; none, both zero)",
+                     journal_start, journal_len, incompat_features, kMinJournalPages);
   }
   if ((state & ~kStateClean) != 0) {
     return MakeError(EUCLEAN, "super block: state 0x%x has undefined bits", state);
@@ -171,6 +181,8 @@ void SuperBlock::Encode(std::span<std::byte> page) const {
   std::memcpy(page.data() + kBstypeOffset, bstype.data(), bstype.size());
   std::memcpy(page.data() + kUuidOffset, uuid.bytes.data(), uuid.bytes.size());
   StoreLe64(page, kMountCountOffset, mount_count);
+  StoreLe64(page, kJournalStartOffset, journal_start);
+  StoreLe64(page, kJournalLenOffset, journal_len);
   StoreLe32(page, kCrcOffset, Crc32c(page.first(kCrcOffset)));
 }
 
@@ -223,6 +235,8 @@ Result<SuperBlock> SuperBlock::Decode(std::span<const std::byte> page) {
   std::memcpy(sb.bstype.data(), page.data() + kBstypeOffset, sb.bstype.size());
   std::memcpy(sb.uuid.bytes.data(), page.data() + kUuidOffset, sb.uuid.bytes.size());
   sb.mount_count = LoadLe64(page, kMountCountOffset);
+  sb.journal_start = LoadLe64(page, kJournalStartOffset);
+  sb.journal_len = LoadLe64(page, kJournalLenOffset);
   RETURN_IF_ERROR(sb.Validate());
   // A feature this blobfs does not know may use the reserved bytes; otherwise they are zero.
   bool unknown_features = (sb.compat_features & ~kKnownCompatFeatures) != 0 ||
@@ -235,6 +249,32 @@ Result<SuperBlock> SuperBlock::Decode(std::span<const std::byte> page) {
                      kReservedOffset + (nonzero - reserved.begin()));
   }
   return sb;
+}
+
+std::optional<SuperBlock::JournalPlace> SuperBlock::PeekJournal(std::span<const std::byte> page) {
+  CHECK_GE(page.size(), size_t{512});
+  static_assert(kJournalLenOffset + 8 <= 512, "the journal's place is in the first sector");
+  if (std::memcmp(page.data() + kMagicOffset, kMagic.data(), kMagic.size()) != 0 ||
+      LoadLe32(page, kVersionOffset) != kVersion ||
+      (LoadLe64(page, kIncompatOffset) & kIncompatJournal) == 0) {
+    return std::nullopt;
+  }
+  JournalPlace place{.start = LoadLe64(page, kJournalStartOffset),
+                     .len = LoadLe64(page, kJournalLenOffset),
+                     .uuid = {}};
+  std::memcpy(place.uuid.bytes.data(), page.data() + kUuidOffset, place.uuid.bytes.size());
+  const uint32_t cluster_size = LoadLe32(page, kClusterSizeOffset);
+  const uint64_t total_clusters = LoadLe64(page, kTotalClustersOffset);
+  if (!IsPowerOfTwo(cluster_size) || cluster_size < kMinClusterSize ||
+      cluster_size > kMaxClusterSize || total_clusters > UINT64_MAX / cluster_size) {
+    return std::nullopt;
+  }
+  const uint64_t total_pages = total_clusters * (cluster_size / kPageSize);
+  if (place.start == 0 || place.len < kMinJournalPages || place.len > total_pages ||
+      place.start > total_pages - place.len) {
+    return std::nullopt;
+  }
+  return place;
 }
 
 }  // namespace blobfs

@@ -19,6 +19,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -32,10 +33,15 @@ struct SuperBlock {
   static constexpr uint32_t kVersion = 1;
   // `state` bit 0: the masks on disk are exact.
   static constexpr uint32_t kStateClean = 1;
-  // The feature bits this build knows: none are defined in version 1.
+  // incompat_features bit 0: metadata commits go through the journal at journal_start
+  // (FORMAT.md, "Journal"); a blobfs that does not replay it must not load the store.
+  static constexpr uint64_t kIncompatJournal = 1;
+  // The smallest journal a store may have, in pages.
+  static constexpr uint64_t kMinJournalPages = 16;
+  // The feature bits this build knows.
   static constexpr uint64_t kKnownCompatFeatures = 0;
   static constexpr uint64_t kKnownRoCompatFeatures = 0;
-  static constexpr uint64_t kKnownIncompatFeatures = 0;
+  static constexpr uint64_t kKnownIncompatFeatures = kIncompatJournal;
 
   uint64_t compat_features = 0;
   uint64_t ro_compat_features = 0;
@@ -56,6 +62,8 @@ struct SuperBlock {
   std::array<uint8_t, 16> bstype{};
   Uuid uuid;
   uint64_t mount_count = 0;
+  uint64_t journal_start = 0;  // With kIncompatJournal; both 0 without it.
+  uint64_t journal_len = 0;
 
   bool clean() const { return (state & kStateClean) != 0; }
 
@@ -66,6 +74,8 @@ struct SuperBlock {
     while (length < bstype.size() && text[length] != '\0') ++length;
     return std::string_view(text, length);
   }
+
+  bool has_journal() const { return (incompat_features & kIncompatJournal) != 0; }
 
   // True when ro_compat_features has a bit this build does not know.
   bool read_only_required() const { return (ro_compat_features & ~kKnownRoCompatFeatures) != 0; }
@@ -82,6 +92,16 @@ struct SuperBlock {
 
   // Reads page 0 (kPageSize bytes).
   static Result<SuperBlock> Decode(std::span<const std::byte> page);
+
+  // Where the journal is, from the first sector of page 0 alone, without the CRC (which covers the
+  // whole page): how a load finds the journal's copy of a torn super block. Nothing when the
+  // sector is not a version-1 super block with a journal, or the journal fields are implausible.
+  struct JournalPlace {
+    uint64_t start = 0;
+    uint64_t len = 0;
+    Uuid uuid;
+  };
+  static std::optional<JournalPlace> PeekJournal(std::span<const std::byte> page);
 
   friend bool operator==(const SuperBlock&, const SuperBlock&) = default;
 };

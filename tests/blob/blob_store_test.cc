@@ -297,11 +297,19 @@ TEST_P(BlobStoreTest, CommitOfSeveralBlobsIsOneTransaction) {
   ASSERT_OK(h_.Run(h_.store().Commit(blobs)));
   std::vector<WriteLogEntry> log = h_.injector().TakeWriteLog();
   h_.injector().StopRecording();
-  // Two chain pages, a flush, three roots, a flush.
-  ASSERT_EQ(log.size(), 7u);
-  EXPECT_EQ(log[2].type, IoType::kFlush);
-  for (int i : {0, 1, 3, 4, 5}) EXPECT_EQ(log[i].type, IoType::kWrite) << i;
-  EXPECT_EQ(log[6].type, IoType::kFlush);
+  // One transaction in the journal (a descriptor, two chain pages, three roots, the commit
+  // block), one flush, then the five pages in place.
+  ASSERT_GE(log.size(), 3u);
+  EXPECT_EQ(log[0].type, IoType::kWrite);
+  EXPECT_EQ(log[0].length, 7 * kPageSize);
+  EXPECT_GE(log[0].offset, h_.store().super_block().journal_start * kPageSize);
+  EXPECT_EQ(log[1].type, IoType::kFlush);
+  uint64_t in_place = 0;
+  for (size_t i = 2; i < log.size(); ++i) {
+    EXPECT_EQ(log[i].type, IoType::kWrite) << i;
+    in_place += log[i].length;
+  }
+  EXPECT_EQ(in_place, 5 * kPageSize);
   // Nothing is pending any more: closing writes nothing.
   h_.injector().StartRecording();
   for (Blob* blob : blobs) ASSERT_OK(h_.Close(blob));
@@ -363,13 +371,15 @@ TEST_P(BlobStoreTest, ACommitDeletesOpenBlobsInTheSameTransaction) {
   ASSERT_OK(h_.Run(h_.store().Commit(commit, doomed)));
   std::vector<WriteLogEntry> log = h_.injector().TakeWriteLog();
   h_.injector().StopRecording();
-  // One root written and three zeroed, then one flush; the unmaps of the freed clusters after.
-  size_t writes = 0, flushes = 0;
+  // One root written and three zeroed, in the journal, then one flush, then in place; the unmaps
+  // of the freed clusters after.
+  size_t flushes = 0;
+  uint64_t written = 0;
   for (const WriteLogEntry& entry : log) {
-    writes += entry.type == IoType::kWrite;
+    if (entry.type == IoType::kWrite) written += entry.length;
     flushes += entry.type == IoType::kFlush;
   }
-  EXPECT_EQ(writes, 4u);
+  EXPECT_EQ(written, (1 + 4 + 1 + 4) * kPageSize);  // descriptor, 4 images, commit; 4 in place
   EXPECT_EQ(flushes, 1u);
   for (uint64_t id : ids) EXPECT_EQ(ErrCode(h_.Open(id)), ENOENT);
   BlobStoreStats stats = h_.Stats();
@@ -413,12 +423,18 @@ TEST_P(BlobStoreTest, ACommitMappingNewClustersFlushesTheirDataFirst) {
   ASSERT_OK(h_.Run(blob->Sync()));
   std::vector<WriteLogEntry> log = h_.injector().TakeWriteLog();
   h_.injector().StopRecording();
-  // Zeroing and data for the new cluster, a flush, then the root, a flush.
-  ASSERT_GE(log.size(), 4u);
-  EXPECT_EQ(log[log.size() - 3].type, IoType::kFlush);
-  EXPECT_EQ(log[log.size() - 2].type, IoType::kWrite);
-  EXPECT_EQ(log.back().type, IoType::kFlush);
-  for (size_t i = 0; i + 3 < log.size(); ++i) EXPECT_NE(log[i].type, IoType::kFlush) << i;
+  // Zeroing and data for the new cluster and the root's journal blocks, a flush, then the
+  // commit block, a flush, then the root in place.
+  ASSERT_GE(log.size(), 5u);
+  const size_t n = log.size();
+  EXPECT_EQ(log[n - 4].type, IoType::kFlush);
+  EXPECT_EQ(log[n - 3].type, IoType::kWrite);
+  EXPECT_EQ(log[n - 3].length, kPageSize);  // the commit block
+  EXPECT_EQ(log[n - 2].type, IoType::kFlush);
+  EXPECT_EQ(log[n - 1].type, IoType::kWrite);
+  EXPECT_EQ(log[n - 1].offset, (h_.store().super_block().md_start + *RootOfBlobId(blob->id())) *
+                                   kPageSize);
+  for (size_t i = 0; i + 4 < n; ++i) EXPECT_NE(log[i].type, IoType::kFlush) << i;
   ASSERT_OK(h_.Close(blob));
 }
 

@@ -57,5 +57,16 @@ TEST(Crc32cTest, MatchesTheReferenceAtEveryLengthAndAlignment) {
   }
 }
 
+TEST(Crc32cTest, ExtendContinuesOverPieces) {
+  std::mt19937_64 random(2);
+  std::vector<std::byte> data(9000);
+  for (std::byte& b : data) b = std::byte(random());
+  const std::span<const std::byte> all(data);
+  for (size_t cut : {0, 1, 511, 4096, 8999, 9000}) {
+    EXPECT_EQ(Crc32cExtend(Crc32c(all.first(cut)), all.subspan(cut)), Crc32c(all)) << cut;
+  }
+  EXPECT_EQ(Crc32cExtend(0, all), Crc32c(all));
+}
+
 }  // namespace
 }  // namespace blobfs

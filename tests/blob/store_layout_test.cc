@@ -30,8 +30,12 @@ TEST(StoreLayoutTest, RegionsFollowTheSuperBlockInOrder) {
   EXPECT_FALSE(super.clean());
   EXPECT_EQ(super.super_blob, kNoBlobId);
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(super.bstype.data()), 6), "blobfs");
-  // 5004 pages of 4 KiB need 20 clusters of 1 MiB.
-  EXPECT_EQ(MetadataClusters(super), (super.md_start + 5000 + 255) / 256);
+  // The journal follows, 1/64 of the store.
+  EXPECT_TRUE(super.has_journal());
+  EXPECT_EQ(super.journal_start, super.md_start + 5000);
+  EXPECT_EQ(super.journal_len, 4096u);
+  // 9104 pages of 4 KiB need 36 clusters of 1 MiB.
+  EXPECT_EQ(MetadataClusters(super), (super.journal_start + 4096 + 255) / 256);
   EXPECT_OK(super.Validate());
 }
 
