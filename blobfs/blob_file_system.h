@@ -137,7 +137,7 @@ class BlobFileSystem final : public FileSystem {
   void MaybeReclaim(Inode& inode);
   // Of the inodes whose unlink is committed, those still unreferenced, for this commit to delete;
   // the others are put back (pinned) or dropped from reclaim (revived).
-  std::vector<Inode*> TakeReclaimable();
+  std::vector<Inode*> TakeReclaimable(size_t limit);
   // Drops inodes whose blobs a commit deleted from the table, and their orphan entries.
   Task<Status> ForgetDeleted(std::vector<Inode*> deleted);
   // Closes unreferenced clean inodes while the table is over its cap.
@@ -170,8 +170,8 @@ class BlobFileSystem final : public FileSystem {
   // Runs a readahead of `inode`'s data (FileData::TakeReadahead) and counts it out.
   Task<void> ReadAhead(InodeRef inode, Task<void> load);
   Task<void> CommitLoop();
-  // Returns when the oldest uncommitted change is commit_interval old, when kMaxQueuedInodes wait,
-  // or when closing.
+  // Returns when the oldest uncommitted change is commit_interval old, when commit_trigger_
+  // inodes wait, or when closing.
   Task<void> WaitUntilCommitDue();
 
   // --- helpers shared by the calls
@@ -261,9 +261,22 @@ class BlobFileSystem final : public FileSystem {
 
   // Namespace and attribute changes, one at a time (and the committer's snapshot).
   AsyncSemaphore ns_lock_{1};
+  // ns_lock_ for a namespace call, once the queue has room for it: when commit_trigger_ inodes
+  // of namespace calls wait, the call commits first (a commit can only take them all together).
+  // Takes no other lock; callers hold none.
+  Task<AsyncSemaphore::Hold> LockNamespace();
+  // commit_limit_ and commit_trigger_ for a store whose commits hold `atomic_pages` pages each
+  // (0: a read-only store, which commits nothing).
+  void SetCommitLimits(uint64_t atomic_pages);
   // Commits, one at a time.
   AsyncSemaphore commit_lock_{1};
   std::vector<Inode*> queue_;           // Inodes with changes for the next commit.
+  size_t namespace_queued_ = 0;         // Of queue_, those queued_by_namespace.
+  // The most inodes and deletions one commit takes, so that with the directory blocks they
+  // overwrite it stays one atomic transaction of the store's journal
+  // (BlobStore::max_atomic_commit_pages), and the queue that makes a commit due at once.
+  size_t commit_limit_ = 0;
+  size_t commit_trigger_ = 0;
   // Inodes to delete: queued by MaybeReclaim, ready once a commit made their unlink durable, then
   // deleted by the commit after that (never with their unlink: it may not reach the disk first).
   std::vector<uint64_t> reclaim_queue_;

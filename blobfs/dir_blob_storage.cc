@@ -66,7 +66,7 @@ void DirBlobStorage::ClaimCluster(uint64_t index) {
 
 Task<Status> DirBlobStorage::ReadBlock(uint64_t index, std::span<std::byte> out) {
   CHECK_EQ(out.size(), block_size_);
-  for (const std::map<uint64_t, Block>* blocks : {&dirty_, &writing_}) {
+  for (const std::map<uint64_t, Block>* blocks : {&dirty_, &writing_, &committing_}) {
     if (auto it = blocks->find(index); it != blocks->end()) {
       std::memcpy(out.data(), it->second->data(), block_size_);
       co_return Status();
@@ -100,17 +100,35 @@ Task<Status> DirBlobStorage::ReleaseBlock(uint64_t index) {
   co_return Status();
 }
 
-Task<Status> DirBlobStorage::WriteBack() {
-  CHECK(writing_.empty()) << "one WriteBack at a time";
+Task<Status> DirBlobStorage::WriteBack(std::vector<BlobStore::JournaledWrite>* journaled) {
+  CHECK(writing_.empty() && committing_.empty()) << "one WriteBack at a time, then CommitDone";
   writing_.swap(dirty_);
   std::set<uint64_t> released;
   released.swap(released_);
   Status status;
+  const uint64_t cluster_size = blob_.store().cluster_size();
   if (!writing_.empty()) {
-    uint64_t cluster_size = blob_.store().cluster_size();
     uint64_t end = (writing_.rbegin()->first + 1) * block_size_;
     uint64_t clusters = DivideRoundingUp(end, cluster_size);
     if (clusters > blob_.num_clusters()) status = co_await blob_.Resize(clusters);
+  }
+  // Overwrites of blocks the blob has on disk go with the commit, atomically with the records
+  // that need them; blocks in clusters not mapped yet go in place now (nothing on disk names
+  // them until the commit that maps them, which flushes them first).
+  auto mapped = [this, cluster_size](uint64_t index) {
+    const uint64_t cluster = index * block_size_ / cluster_size;
+    return cluster < blob_.num_clusters() && blob_.extents()->Lookup(cluster).has_value();
+  };
+  if (journaled != nullptr) {
+    for (auto it = writing_.begin(); status.ok() && it != writing_.end();) {
+      if (!mapped(it->first)) {
+        ++it;
+        continue;
+      }
+      journaled->push_back({&blob_, it->first * block_size_, it->second->span()});
+      committing_.insert(std::move(*it));
+      it = writing_.erase(it);
+    }
   }
   // Contiguous runs of blocks go out as one vectored write each.
   std::vector<Block> run;
@@ -131,6 +149,10 @@ Task<Status> DirBlobStorage::WriteBack() {
     if (offset >= blob_.size_bytes() || released_.contains(*it) || dirty_.contains(*it)) continue;
     if (one_block_clusters) {
       status = co_await blob_.Deallocate(*it, 1);
+    } else if (journaled != nullptr && mapped(*it)) {
+      Block zeroes = std::make_shared<AlignedBuffer>(block_size_, 4096);
+      journaled->push_back({&blob_, offset, zeroes->span()});
+      committing_.emplace(*it, std::move(zeroes));
     } else {
       status = co_await blob_.WriteZeroes(channel_, offset, block_size_);
     }
@@ -143,7 +165,6 @@ Task<Status> DirBlobStorage::WriteBack() {
     }
   } else if (space_ != nullptr) {
     // A cluster is had (or no longer wanted) once no block in it waits to be written.
-    const uint64_t cluster_size = space_->cluster_size();
     std::set<uint64_t> still_wanted;
     for (const auto& [index, block] : dirty_) still_wanted.insert(index * block_size_ / cluster_size);
     for (auto it = claimed_clusters_.begin(); it != claimed_clusters_.end();) {
@@ -157,6 +178,14 @@ Task<Status> DirBlobStorage::WriteBack() {
   }
   writing_.clear();
   co_return status;
+}
+
+void DirBlobStorage::CommitDone(bool committed) {
+  if (!committed) {
+    // Dirty again for the next commit; newer versions win.
+    for (auto& [index, block] : committing_) dirty_.try_emplace(index, std::move(block));
+  }
+  committing_.clear();
 }
 
 Task<Status> DirBlobStorage::WriteRun(uint64_t first, std::span<const Block> blocks) {

@@ -127,7 +127,7 @@ Task<Status> BlobFileSystem::DropPrivileges(Inode& inode, const Credentials& cal
 Task<Status> BlobFileSystem::DropPrivilegesBeforeWrite(Inode& inode, const Credentials& caller) {
   const bool setid = ModeAfterWrite(inode.record, caller) != inode.record.mode;
   if (!setid && !inode.blob->has_xattr(kCapabilityXattr, XattrKind::kUser)) co_return Status();
-  auto hold = co_await ns_lock_.Lock();
+  auto hold = co_await LockNamespace();
   co_return co_await DropPrivileges(inode, caller, PrivilegeDrop::kOnWrite);
 }
 
@@ -135,7 +135,7 @@ Task<Result<InodeAttr>> BlobFileSystem::SetAttr(const Credentials& caller, uint6
                                                 SetAttrRequest request,
                                                 std::optional<uint64_t> handle) {
   CO_RETURN_IF_ERROR(CheckWritable());
-  auto hold = co_await ns_lock_.Lock();
+  auto hold = co_await LockNamespace();
   CO_ASSIGN_OR_RETURN(InodeRef inode, co_await GetInode(ino));
   if (handle.has_value()) {
     CO_ASSIGN_OR_RETURN(Handle * open, FileHandle(*handle));
@@ -228,7 +228,7 @@ Task<Status> BlobFileSystem::SetXattr(const Credentials& caller, uint64_t ino,
   if ((flags & ~(XATTR_CREATE | XATTR_REPLACE)) != 0) {
     co_return MakeError(EINVAL, "setxattr flags 0x%x", flags);
   }
-  auto hold = co_await ns_lock_.Lock();
+  auto hold = co_await LockNamespace();
   CO_ASSIGN_OR_RETURN(InodeRef inode, co_await GetInode(ino));
   CO_RETURN_IF_ERROR(CheckXattrAccess(inode->record, caller, space, true));
   std::string key(name);
@@ -287,7 +287,7 @@ Task<Status> BlobFileSystem::RemoveXattr(const Credentials& caller, uint64_t ino
                                          std::string_view name) {
   CO_RETURN_IF_ERROR(CheckWritable());
   CO_ASSIGN_OR_RETURN(XattrNamespace space, ClassifyXattr(name));
-  auto hold = co_await ns_lock_.Lock();
+  auto hold = co_await LockNamespace();
   CO_ASSIGN_OR_RETURN(InodeRef inode, co_await GetInode(ino));
   // The kernel removes security.capability itself before a write, truncate or fallocate, in a
   // REMOVEXATTR that carries the writer's credentials: whoever may write the file may remove it

@@ -14,12 +14,23 @@
 namespace blobfs {
 namespace {
 
-// Queued inodes that make a commit due at once: bounds the memory and the latency of one commit.
+// Queued inodes that make a commit due at once: bounds the memory and the latency of one commit
+// (and, below, what the journal takes in one transaction).
 constexpr size_t kMaxQueuedInodes = 16384;
+// Of a commit's limit, what stays for the orphan directory and its blocks.
+constexpr size_t kCommitSlack = 8;
 // How often a waiting commit loop looks at the queue and for unmount.
 constexpr std::chrono::milliseconds kCommitPoll{10};
 
 }  // namespace
+
+void BlobFileSystem::SetCommitLimits(uint64_t atomic_pages) {
+  // Half the pages for the inodes' roots, half for the directory blocks their changes overwrite.
+  commit_limit_ = atomic_pages > 4 * kCommitSlack
+                      ? std::min<size_t>(atomic_pages / 2 - kCommitSlack, 4 * kMaxQueuedInodes)
+                      : kMaxQueuedInodes;
+  commit_trigger_ = std::min(kMaxQueuedInodes, commit_limit_ / 2);
+}
 
 void BlobFileSystem::MarkDirty(Inode& inode) {
   inode.record_dirty = true;
@@ -31,7 +42,21 @@ void BlobFileSystem::Queue(Inode& inode) {
     inode.queued = true;
     queue_.push_back(&inode);
   }
+  // A namespace call holds ns_lock_ (another call may hold it meanwhile: counting that one in
+  // too only makes the next commit take it sooner).
+  if (!inode.queued_by_namespace && ns_lock_.available() == 0) {
+    inode.queued_by_namespace = true;
+    ++namespace_queued_;
+  }
   ScheduleCommit();
+}
+
+Task<AsyncSemaphore::Hold> BlobFileSystem::LockNamespace() {
+  if (namespace_queued_ >= commit_trigger_ && !closing_) {
+    Status committed = co_await CommitOnce();
+    if (!committed.ok()) LOG(WARNING) << "blobfs: a commit to make room failed: " << committed;
+  }
+  co_return co_await ns_lock_.Lock();
 }
 
 void BlobFileSystem::ScheduleCommit() {
@@ -63,7 +88,7 @@ Task<void> BlobFileSystem::CommitLoop() {
 Task<void> BlobFileSystem::WaitUntilCommitDue() {
   const int64_t due = MonotonicNanos() + std::chrono::nanoseconds(options_.commit_interval).count();
   // A cache full of dirty data commits early: only write-back makes its buffers evictable.
-  while (!closing_ && queue_.size() < kMaxQueuedInodes && !cache_->over_capacity() &&
+  while (!closing_ && queue_.size() < commit_trigger_ && !cache_->over_capacity() &&
          committed_seq_ < change_seq_) {
     const int64_t left = due - MonotonicNanos();
     if (left <= 0) break;
@@ -82,8 +107,11 @@ Task<Status> BlobFileSystem::CommitNow() {
 
 Task<Status> BlobFileSystem::CommitAll() {
   // A commit makes unlinks durable, the next deletes those inodes' blobs, the one after drops
-  // their orphan entries; more rounds only if calls keep changing things meanwhile.
-  for (int round = 0; round < 4; ++round) {
+  // their orphan entries; more rounds when the deletions take several commits (commit_limit_
+  // each), or if calls keep changing things meanwhile.
+  const size_t rounds =
+      4 + (reclaim_queue_.size() + reclaim_ready_.size()) / std::max<size_t>(commit_limit_ / 2, 1);
+  for (size_t round = 0; round < rounds; ++round) {
     CO_RETURN_IF_ERROR(co_await CommitNow());
     if (reclaim_queue_.empty() && reclaim_ready_.empty() && committed_seq_ >= change_seq_) break;
     ScheduleCommit();
@@ -91,10 +119,16 @@ Task<Status> BlobFileSystem::CommitAll() {
   co_return Status();
 }
 
-std::vector<Inode*> BlobFileSystem::TakeReclaimable() {
+std::vector<Inode*> BlobFileSystem::TakeReclaimable(size_t limit) {
   std::vector<Inode*> reclaimable;
   std::vector<uint64_t> pinned;
-  for (uint64_t ino : reclaim_ready_) {
+  for (size_t at = 0; at < reclaim_ready_.size(); ++at) {
+    const uint64_t ino = reclaim_ready_[at];
+    if (reclaimable.size() == limit) {
+      // The next commit deletes the rest; their orphan entries keep them meanwhile.
+      pinned.insert(pinned.end(), reclaim_ready_.begin() + at, reclaim_ready_.end());
+      break;
+    }
     auto it = inodes_.find(ino);
     if (it == inodes_.end()) continue;
     Inode& inode = *it->second;
@@ -131,18 +165,36 @@ Task<Status> BlobFileSystem::CommitGroup() {
     co_return entered;
   }
   uint64_t target = change_seq_;
+  // At most commit_limit_ inodes and deletions: every inode a namespace call queued (LockNamespace
+  // keeps them fewer), then the others, then deletions; what does not fit waits for the next
+  // commit, and this one does not count as reaching `target`.
   std::vector<InodeRef> batch;
-  batch.reserve(queue_.size());
-  for (Inode* inode : queue_) {
-    inode->queued = false;
-    // An inode to delete has nothing more to write.
-    if (!inode->reclaiming) batch.emplace_back(inode);
+  batch.reserve(std::min(queue_.size(), commit_limit_));
+  std::vector<Inode*> deferred;
+  for (bool namespace_pass : {true, false}) {
+    for (Inode* inode : queue_) {
+      if (inode->queued_by_namespace != namespace_pass) continue;
+      if (!namespace_pass && batch.size() >= commit_limit_) {
+        deferred.push_back(inode);
+        continue;
+      }
+      inode->queued = false;
+      inode->queued_by_namespace = false;
+      // An inode to delete has nothing more to write.
+      if (!inode->reclaiming) batch.emplace_back(inode);
+    }
   }
-  queue_.clear();
+  queue_ = std::move(deferred);
+  namespace_queued_ = 0;
+  if (!queue_.empty()) target = committed_seq_;
   // Unlinked in or before this commit: deleted by the next one.
   std::vector<uint64_t> unlinked;
   unlinked.swap(reclaim_queue_);
-  std::vector<Inode*> doomed = TakeReclaimable();
+  const size_t room =
+      std::max<size_t>(commit_limit_ > batch.size() ? commit_limit_ - batch.size() : 0, 1);
+  const size_t ready = reclaim_ready_.size();
+  std::vector<Inode*> doomed = TakeReclaimable(room);
+  const bool deletions_left = doomed.size() == room && ready > room;
   Status status;
   for (InodeRef& inode : batch) {
     if (!inode->record_dirty) continue;
@@ -162,10 +214,14 @@ Task<Status> BlobFileSystem::CommitGroup() {
     status = co_await inode.data->WriteBack();
     inode.data_lock.Release();
   }
+  // Directory blocks: new ones in place, overwrites with the commit.
+  std::vector<BlobStore::JournaledWrite> journaled;
+  std::vector<DirBlobStorage*> written_back;
   for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
     Inode& inode = *batch[i];
     if (inode.dir_storage == nullptr || !inode.dir_storage->dirty()) continue;
-    status = co_await inode.dir_storage->WriteBack();
+    written_back.push_back(inode.dir_storage.get());
+    status = co_await inode.dir_storage->WriteBack(&journaled);
   }
   if (status.ok()) {
     std::vector<Blob*> blobs;
@@ -177,8 +233,9 @@ Task<Status> BlobFileSystem::CommitGroup() {
       if (inode->data != nullptr) inode->data->Discard();
       deletions.push_back(inode->blob);
     }
-    status = co_await store_->Commit(blobs, deletions);
+    status = co_await store_->Commit(blobs, deletions, journaled);
   }
+  for (DirBlobStorage* storage : written_back) storage->CommitDone(status.ok());
   if (!status.ok()) {
     // Everything stays queued for the next attempt.
     for (InodeRef& inode : batch) {
@@ -191,6 +248,7 @@ Task<Status> BlobFileSystem::CommitGroup() {
     co_return status;
   }
   committed_seq_ = std::max(committed_seq_, target);
+  if (!queue_.empty() || deletions_left) ScheduleCommit();
   // What an earlier commit failed to write was kept queued and is written now.
   commit_error_ = Status();
   batch.clear();

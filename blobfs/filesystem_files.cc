@@ -73,7 +73,7 @@ Task<Result<uint64_t>> BlobFileSystem::Open(const Credentials& caller, uint64_t 
   if (record.is_regular()) {
     CO_RETURN_IF_ERROR((co_await DataOf(*inode)).status());
     if ((flags & O_TRUNC) != 0) {
-      auto hold = co_await ns_lock_.Lock();
+      auto hold = co_await LockNamespace();
       if (inode->data->size() != 0) {
         CO_RETURN_IF_ERROR(co_await Truncate(*inode, 0));
         inode->record.mtime = inode->record.ctime = Timestamp::Now();

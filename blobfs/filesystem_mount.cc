@@ -125,6 +125,7 @@ BlobFileSystem::~BlobFileSystem() = default;
 Task<Status> BlobFileSystem::Start() {
   CHECK(Reactor::Current() == &reactor_) << "mount runs on the blob store's metadata reactor";
   CO_ASSIGN_OR_RETURN(channel_, store_->OpenChannel());
+  SetCommitLimits(store_->read_only() ? 0 : store_->max_atomic_commit_pages());
   CO_ASSIGN_OR_RETURN(super_blob_, co_await store_->OpenBlob(store_->super_blob()));
   CO_ASSIGN_OR_RETURN(
       std::string encoded,

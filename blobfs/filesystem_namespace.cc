@@ -44,7 +44,7 @@ Task<Result<InodeRef>> BlobFileSystem::GetDirForChange(const Credentials& caller
 
 Task<Result<InodeAttr>> BlobFileSystem::Lookup(const Credentials& caller, uint64_t parent,
                                                std::string_view name) {
-  auto hold = co_await ns_lock_.Lock();
+  auto hold = co_await LockNamespace();
   CO_ASSIGN_OR_RETURN(InodeRef dir, co_await GetInode(parent));
   if (!dir->record.is_dir()) co_return MakeError(ENOTDIR, "inode 0x%x is no directory", parent);
   CO_RETURN_IF_ERROR(CheckAccess(dir->record, caller, X_OK));
@@ -108,7 +108,7 @@ Task<Result<InodeAttr>> BlobFileSystem::MakeNodeOnce(const Credentials& caller, 
                                                      std::string_view symlink_target) {
   CO_RETURN_IF_ERROR(CheckWritable());
   if (!IsKnownFileType(mode)) co_return MakeError(EINVAL, "mode 0%o has no file type", mode);
-  auto hold = co_await ns_lock_.Lock();
+  auto hold = co_await LockNamespace();
   CO_ASSIGN_OR_RETURN(InodeRef dir, co_await GetDirForChange(caller, parent));
   if (IsDot(name)) co_return MakeError(EEXIST, "\"%s\" exists", std::string(name));
   CO_RETURN_IF_ERROR(CheckName(name));
@@ -165,7 +165,7 @@ Task<Result<InodeAttr>> BlobFileSystem::Symlink(const Credentials& caller, uint6
 Task<Result<InodeAttr>> BlobFileSystem::Link(const Credentials& caller, uint64_t ino,
                                              uint64_t new_parent, std::string_view new_name) {
   CO_RETURN_IF_ERROR(CheckWritable());
-  auto hold = co_await ns_lock_.Lock();
+  auto hold = co_await LockNamespace();
   CO_ASSIGN_OR_RETURN(InodeRef child, co_await GetInode(ino));
   if (child->record.is_dir()) co_return MakeError(EPERM, "hard link to directory 0x%x", ino);
   CO_ASSIGN_OR_RETURN(InodeRef dir, co_await GetDirForChange(caller, new_parent));
@@ -207,7 +207,7 @@ void BlobFileSystem::DropLink(Inode& child) {
 Task<Status> BlobFileSystem::Unlink(const Credentials& caller, uint64_t parent,
                                     std::string_view name) {
   CO_RETURN_IF_ERROR(CheckWritable());
-  auto hold = co_await ns_lock_.Lock();
+  auto hold = co_await LockNamespace();
   CO_ASSIGN_OR_RETURN(InodeRef dir, co_await GetDirForChange(caller, parent));
   if (IsDot(name)) co_return MakeError(EISDIR, "unlink of \"%s\"", std::string(name));
   CO_RETURN_IF_ERROR(CheckName(name));
@@ -227,7 +227,7 @@ Task<Status> BlobFileSystem::Unlink(const Credentials& caller, uint64_t parent,
 Task<Status> BlobFileSystem::RmDir(const Credentials& caller, uint64_t parent,
                                    std::string_view name) {
   CO_RETURN_IF_ERROR(CheckWritable());
-  auto hold = co_await ns_lock_.Lock();
+  auto hold = co_await LockNamespace();
   CO_ASSIGN_OR_RETURN(InodeRef dir, co_await GetDirForChange(caller, parent));
   if (name == ".") co_return MakeError(EINVAL, "rmdir of \".\"");
   if (name == "..") co_return MakeError(ENOTEMPTY, "rmdir of \"..\"");
@@ -278,7 +278,7 @@ Task<Status> BlobFileSystem::Rename(const Credentials& caller, uint64_t parent,
   if ((flags & RENAME_NOREPLACE) != 0 && (flags & RENAME_EXCHANGE) != 0) {
     co_return MakeError(EINVAL, "RENAME_NOREPLACE with RENAME_EXCHANGE");
   }
-  auto hold = co_await ns_lock_.Lock();
+  auto hold = co_await LockNamespace();
   co_return co_await DoRename(caller, parent, name, new_parent, new_name, flags);
 }
 
@@ -416,7 +416,7 @@ Task<Result<FileSystem::Created>> BlobFileSystem::CreateOnce(const Credentials& 
   CO_RETURN_IF_ERROR(CheckWritable());
   InodeRef file;
   {
-    auto hold = co_await ns_lock_.Lock();
+    auto hold = co_await LockNamespace();
     CO_ASSIGN_OR_RETURN(InodeRef dir, co_await GetInode(parent));
     if (!dir->record.is_dir()) co_return MakeError(ENOTDIR, "inode 0x%x is no directory", parent);
     CO_RETURN_IF_ERROR(CheckAccess(dir->record, caller, X_OK));
@@ -455,7 +455,7 @@ Task<Result<FileSystem::Created>> BlobFileSystem::TmpFile(const Credentials& cal
                                                           uint64_t parent, uint32_t mode,
                                                           int flags) {
   CO_RETURN_IF_ERROR(CheckWritable());
-  auto hold = co_await ns_lock_.Lock();
+  auto hold = co_await LockNamespace();
   CO_ASSIGN_OR_RETURN(InodeRef dir, co_await GetDirForChange(caller, parent));
   const uint32_t file_mode = S_IFREG | (mode & 07777);
   const std::string_view no_target;

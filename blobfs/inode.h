@@ -33,6 +33,9 @@ struct Inode {
   bool record_dirty = false;
   // Queued for the next commit (record, directory blocks or file data changed).
   bool queued = false;
+  // Queued by a namespace call (which holds ns_lock_): it must go in the next commit whole with
+  // the call's other inodes, which a commit too big for the journal could not promise.
+  bool queued_by_namespace = false;
   uint64_t lookups = 0;
   uint32_t opens = 0;
   uint32_t pins = 0;

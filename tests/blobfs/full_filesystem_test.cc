@@ -22,8 +22,9 @@ class FullFilesystemTest : public FsTest {
  protected:
   uint64_t device_size() const override { return uint64_t{64} << 20; }
 
-  // Writes `name` in 1 MiB pieces until the data space is full; the bytes written. The file is
-  // closed and forgotten, as the kernel forgets it.
+  // Writes `name` in 1 MiB pieces until the data space is full (a short write goes on, as cp
+  // does, until a write fails); the bytes written. The file is closed and forgotten, as the
+  // kernel forgets it.
   uint64_t Fill(const std::string& name) {
     auto file = Create(root(), name);
     CHECK_OK(file);
@@ -32,11 +33,10 @@ class FullFilesystemTest : public FsTest {
     while (true) {
       Result<size_t> put = Write(file->handle, written, chunk);
       if (!put.ok()) {
-        EXPECT_EQ(put.error().code(), ENOSPC);
+        EXPECT_EQ(put.error().code(), ENOSPC) << put.error().ToString();
         break;
       }
       written += *put;
-      if (*put < chunk.size()) break;
     }
     CHECK_OK(Run(fs_->Release(file->handle)));
     Run(fs_->Forget(file->attr.ino, 1));
