@@ -162,7 +162,7 @@ Task<Status> BlobStore::ReplayJournal() {
     }
     super_ = newer;
   }
-  journal_replayed_ = replay.transactions;
+  journal_replayed_ = replay.images.empty() ? 0 : replay.transactions;
   if (!replay.images.empty()) {
     LOG(INFO) << "blob store load: the journal has " << replay.transactions
               << " transactions to replay (" << replay.images.size() << " pages)"

@@ -59,11 +59,12 @@ Task<Status> MetadataJournal::DoCommit(MetadataTransaction& transaction) {
   std::vector<Image> commit_points;
   std::vector<Image> before;  // journaled pages nothing references yet
   std::vector<Image> in_place;
-  for (const auto& [first, write] : transaction.writes()) {
+  for (const auto& [first_page, write] : transaction.writes()) {
+    const uint64_t first = first_page;  // a structured binding cannot be captured (C++20)
     const uint64_t pages = write.pages.size() / kPageSize;
     const bool journaled =
         std::any_of(options_.journaled.begin(), options_.journaled.end(),
-                    [&](const PageRange& range) { return range.Contains(first); });
+                    [first](const PageRange& range) { return range.Contains(first); });
     for (uint64_t i = 0; i < pages; ++i) {
       Image image{first + i, write.pages.span().subspan(i * kPageSize, kPageSize)};
       if (!journaled) {

@@ -144,6 +144,10 @@ class Inspector {
                 static_cast<unsigned long long>(stats.md_pages),
                 static_cast<unsigned long long>(stats.md_pages_used),
                 static_cast<unsigned long long>(stats.blobs), stats.io_unit_size);
+    std::printf("  journal: %llu KiB at page %llu; %llu committed transactions not yet in place\n",
+                static_cast<unsigned long long>(store.journal_len * 4),
+                static_cast<unsigned long long>(store.journal_start),
+                static_cast<unsigned long long>(store_.journal_transactions_replayed()));
     std::printf("filesystem: uuid %s, label \"%s\", created %s\n", fs.uuid.ToString().c_str(),
                 absl::CHexEscape(fs.label).c_str(), FormatTime(fs.created).c_str());
     std::printf("  features: compat 0x%llx, ro_compat 0x%llx, incompat 0x%llx\n",

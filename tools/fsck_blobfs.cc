@@ -40,6 +40,7 @@ constexpr char kUsage[] = "usage: fsck.blobfs [-afnprvy] [-C FD] DEVICE|IMAGE";
 struct Outcome {
   BlobStoreStats stats;
   bool was_clean = false;
+  uint64_t journal_replayed = 0;
   std::vector<std::string> mask_differences;
   FsCheckReport report;
 };
@@ -52,6 +53,7 @@ Task<Result<Outcome>> Check(BdevRegistry& registry) {
   CO_ASSIGN_OR_RETURN(auto store, co_await BlobStore::Load(std::move(device), std::move(load)));
   Outcome outcome;
   outcome.was_clean = !store->recovered();
+  outcome.journal_replayed = store->journal_transactions_replayed();
   outcome.mask_differences = store->mask_differences();
   outcome.stats = co_await store->GetStats();
   Result<FsCheckReport> report = co_await CheckFileSystem(*store);
@@ -74,6 +76,11 @@ int Report(const std::string& path, const Outcome& outcome, bool verbose) {
   if (!outcome.was_clean) {
     std::printf("%s: not unmounted cleanly; the next mount rebuilds the allocation masks\n",
                 path.c_str());
+  }
+  if (outcome.journal_replayed != 0) {
+    std::printf("%s: checked with the journal's %llu committed transactions applied in memory; "
+                "the next mount writes them in place\n",
+                path.c_str(), static_cast<unsigned long long>(outcome.journal_replayed));
   }
   for (const std::string& line : outcome.mask_differences) {
     std::printf("%s: blob store: %s\n", path.c_str(), line.c_str());

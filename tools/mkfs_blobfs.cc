@@ -35,6 +35,8 @@ DEFINE_string(cluster_size, "4k", "bytes per cluster: a power of two from 4k to 
 DEFINE_string(label, "", "the filesystem's label (at most 16 bytes)");
 DEFINE_string(inode_ratio, "64k",
               "bytes of device per metadata page; each inode takes at least one page");
+DEFINE_string(journal_size, "",
+              "the metadata journal's size (k/M suffixes; default 1/64 of the device, 1M to 32M)");
 DEFINE_string(root_owner, "", "UID:GID of the root directory (default: whoever runs mkfs)");
 
 namespace blobfs {
@@ -44,7 +46,7 @@ constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr char kUsage[] =
     "mkfs.blobfs DEVICE|IMAGE [--size=SIZE] [--cluster-size=4k] [--label=L] [--inode-ratio=64k] "
-    "[--root-owner=UID:GID]";
+    "[--journal-size=SIZE] [--root-owner=UID:GID]";
 constexpr uint64_t kMinMetadataPages = 64;
 
 struct MkfsPlan {
@@ -52,6 +54,7 @@ struct MkfsPlan {
   uint64_t create_size = 0;
   uint32_t cluster_size = 0;
   uint64_t inode_ratio = 0;
+  uint64_t journal_pages = 0;  // 0: the store's default
   std::string label;
   uint32_t root_uid = 0;
   uint32_t root_gid = 0;
@@ -60,6 +63,7 @@ struct MkfsPlan {
 struct MkfsReport {
   uint64_t device_bytes = 0;
   uint64_t md_pages = 0;
+  uint64_t journal_bytes = 0;
   BlobStoreStats stats;
 };
 
@@ -71,11 +75,13 @@ Task<Result<MkfsReport>> Format(BdevRegistry& registry, const MkfsPlan& plan) {
   report.md_pages = std::max(kMinMetadataPages, report.device_bytes / plan.inode_ratio);
   BlobStoreInitOptions init{.cluster_size = plan.cluster_size,
                             .md_pages = report.md_pages,
-                            .bstype = std::string(FsSuper::kBstype)};
+                            .bstype = std::string(FsSuper::kBstype),
+                            .journal_pages = plan.journal_pages};
   CO_ASSIGN_OR_RETURN(auto store, co_await BlobStore::Init(std::move(device), std::move(init)));
   MkfsOptions mkfs{.label = plan.label, .root_uid = plan.root_uid, .root_gid = plan.root_gid};
   Status made = co_await FileSystem::Mkfs(*store, std::move(mkfs));
   if (made.ok()) report.stats = co_await store->GetStats();
+  report.journal_bytes = store->super_block().journal_len * kPageSize;
   Status unloaded = co_await store->Unload();
   CO_RETURN_IF_ERROR(made);
   CO_RETURN_IF_ERROR(unloaded);
@@ -111,6 +117,14 @@ int Main(int argc, char** argv) {
     return Fail("--inode-ratio: at least 4k, not " + FLAGS_inode_ratio, kExitUsage);
   }
   plan.inode_ratio = *ratio;
+  if (!FLAGS_journal_size.empty()) {
+    Result<uint64_t> journal = ParseSize(FLAGS_journal_size);
+    if (!journal.ok() || *journal < 64 * kPageSize || *journal % kPageSize != 0) {
+      return Fail("--journal-size: a multiple of 4k, at least 256k, not " + FLAGS_journal_size,
+                  kExitUsage);
+    }
+    plan.journal_pages = *journal / kPageSize;
+  }
   if (plan.label.size() > 16) return Fail("--label: at most 16 bytes", kExitUsage);
   plan.root_uid = getuid();
   plan.root_gid = getgid();
@@ -141,11 +155,13 @@ int Main(int argc, char** argv) {
   if (!bdev.ok()) return Fail(bdev.error().ToString(), kExitFailed);
   Result<MkfsReport> report = (*reactor)->BlockOn(Format(registry, plan));
   if (!report.ok()) return Fail(report.error().ToString(), kExitFailed);
-  std::printf("%s: blobfs of %llu bytes, %u-byte clusters (%llu), %llu metadata pages (inodes)%s%s\n",
+  std::printf("%s: blobfs of %llu bytes, %u-byte clusters (%llu), %llu metadata pages (inodes), "
+              "a journal of %llu KiB%s%s\n",
               plan.path.c_str(), static_cast<unsigned long long>(report->device_bytes),
               plan.cluster_size,
               static_cast<unsigned long long>(report->stats.total_clusters),
               static_cast<unsigned long long>(report->md_pages),
+              static_cast<unsigned long long>(report->journal_bytes >> 10),
               plan.label.empty() ? "" : ", label ", plan.label.c_str());
   return 0;
 }
