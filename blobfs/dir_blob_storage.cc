@@ -73,7 +73,7 @@ Task<Status> DirBlobStorage::ReadBlock(uint64_t index, std::span<std::byte> out)
     }
   }
   uint64_t offset = index * block_size_;
-  if (released_.contains(index) || offset >= blob_.size_bytes()) {
+  if (released_.contains(index) || releasing_.contains(index) || offset >= blob_.size_bytes()) {
     std::memset(out.data(), 0, out.size());
     co_return Status();
   }
@@ -100,11 +100,17 @@ Task<Status> DirBlobStorage::ReleaseBlock(uint64_t index) {
   co_return Status();
 }
 
-Task<Status> DirBlobStorage::WriteBack(std::vector<BlobStore::JournaledWrite>* journaled) {
-  CHECK(writing_.empty() && committing_.empty()) << "one WriteBack at a time, then CommitDone";
+void DirBlobStorage::TakeForWriteBack() {
+  CHECK(writing_.empty() && releasing_.empty() && committing_.empty())
+      << "one write-back at a time, then CommitDone";
   writing_.swap(dirty_);
+  releasing_.swap(released_);
+}
+
+Task<Status> DirBlobStorage::WriteBack(std::vector<BlobStore::JournaledWrite>* journaled) {
+  if (writing_.empty() && releasing_.empty()) TakeForWriteBack();
   std::set<uint64_t> released;
-  released.swap(released_);
+  released.swap(releasing_);
   Status status;
   const uint64_t cluster_size = blob_.store().cluster_size();
   if (!writing_.empty()) {
@@ -182,10 +188,18 @@ Task<Status> DirBlobStorage::WriteBack(std::vector<BlobStore::JournaledWrite>* j
 
 void DirBlobStorage::CommitDone(bool committed) {
   if (!committed) {
-    // Dirty again for the next commit; newer versions win.
-    for (auto& [index, block] : committing_) dirty_.try_emplace(index, std::move(block));
+    // Dirty again for the next commit (also what a failed commit took and never wrote back);
+    // newer versions win.
+    for (auto* taken : {&committing_, &writing_}) {
+      for (auto& [index, block] : *taken) dirty_.try_emplace(index, std::move(block));
+    }
+    for (uint64_t index : releasing_) {
+      if (!dirty_.contains(index)) released_.insert(index);
+    }
   }
   committing_.clear();
+  writing_.clear();
+  releasing_.clear();
 }
 
 Task<Status> DirBlobStorage::WriteRun(uint64_t first, std::span<const Block> blocks) {

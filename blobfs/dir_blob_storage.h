@@ -5,13 +5,16 @@
 //  - Writes land in memory (dirty blocks) and reach the blob only in WriteBack, which the
 //    filesystem's commit calls; reads see the newest version (dirty, then being written back, then
 //    the blob). Blocks past the blob's end, never written, or released read as zeroes.
-//  - WriteBack grows the blob to hold the highest block, writes the dirty blocks of clusters the
+//  - TakeForWriteBack takes the dirty and released blocks as they are (a caller takes them under
+//    the lock that keeps them consistent with the records committed with them; WriteBack takes
+//    them itself when nothing was taken); WriteBack then grows the blob to hold the highest
+//    block, writes the taken blocks of clusters the
 //    blob has not mapped yet in contiguous runs, and gives released blocks' clusters back when a
 //    cluster holds exactly one block (otherwise it zeroes them). Overwrites of mapped blocks (and
 //    zeroings) go to `journaled`, for the commit to make durable atomically with the records that
 //    need them (BlobStore::JournaledWrite); they stay readable here until CommitDone, which a
-//    caller that passed `journaled` must call once that commit ended, and dirty again if it
-//    failed. Without `journaled` (a blob nothing on disk names yet, as at mkfs) everything goes
+//    caller that took blocks must call once that commit ended: if it failed, whatever was taken
+//    is dirty again. Without `journaled` (a blob nothing on disk names yet, as at mkfs) everything goes
 //    in place. On failure the blocks stay dirty for the next attempt.
 //  - Space: a block whose cluster the blob does not have yet takes a cluster of the reservation
 //    (buffer_cache.h) when first written, held until WriteBack has written it (or it was
@@ -54,6 +57,7 @@ class DirBlobStorage : public DirStorage {
   Task<Status> ReleaseBlock(uint64_t index) override;
 
   bool dirty() const { return !dirty_.empty() || !released_.empty(); }
+  void TakeForWriteBack();
   Task<Status> WriteBack(std::vector<BlobStore::JournaledWrite>* journaled = nullptr);
   void CommitDone(bool committed);
 
@@ -72,7 +76,8 @@ class DirBlobStorage : public DirStorage {
   BlobChannel& channel_;
   const uint32_t block_size_;
   std::map<uint64_t, Block> dirty_;
-  std::map<uint64_t, Block> writing_;  // Taken from dirty_ by a WriteBack in progress.
+  std::map<uint64_t, Block> writing_;  // Taken from dirty_ for the next WriteBack.
+  std::set<uint64_t> releasing_;        // Taken from released_ for the next WriteBack.
   std::map<uint64_t, Block> committing_;  // Handed to the commit, until CommitDone.
   std::set<uint64_t> released_;
   BufferCache* const space_;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "blobfs/blob_file_system.h"
 #include "common/clock.h"
 
@@ -169,20 +170,22 @@ Task<Status> BlobFileSystem::CommitGroup() {
   // keeps them fewer), then the others, then deletions; what does not fit waits for the next
   // commit, and this one does not count as reaching `target`.
   std::vector<InodeRef> batch;
-  batch.reserve(std::min(queue_.size(), commit_limit_));
   std::vector<Inode*> deferred;
+  std::vector<Inode*> taken;
+  taken.reserve(std::min(queue_.size(), commit_limit_));
   for (bool namespace_pass : {true, false}) {
     for (Inode* inode : queue_) {
       if (inode->queued_by_namespace != namespace_pass) continue;
-      if (!namespace_pass && batch.size() >= commit_limit_) {
+      if (!namespace_pass && taken.size() >= commit_limit_) {
         deferred.push_back(inode);
-        continue;
+      } else {
+        taken.push_back(inode);
       }
-      inode->queued = false;
-      inode->queued_by_namespace = false;
-      // An inode to delete has nothing more to write.
-      if (!inode->reclaiming) batch.emplace_back(inode);
     }
+  }
+  for (Inode* inode : taken) {
+    inode->queued = false;
+    inode->queued_by_namespace = false;
   }
   queue_ = std::move(deferred);
   namespace_queued_ = 0;
@@ -191,10 +194,17 @@ Task<Status> BlobFileSystem::CommitGroup() {
   std::vector<uint64_t> unlinked;
   unlinked.swap(reclaim_queue_);
   const size_t room =
-      std::max<size_t>(commit_limit_ > batch.size() ? commit_limit_ - batch.size() : 0, 1);
+      std::max<size_t>(commit_limit_ > taken.size() ? commit_limit_ - taken.size() : 0, 1);
   const size_t ready = reclaim_ready_.size();
   std::vector<Inode*> doomed = TakeReclaimable(room);
   const bool deletions_left = doomed.size() == room && ready > room;
+  // An inode this commit deletes has nothing more to write; one unlinked since the last commit
+  // has: its record (nlink 0) goes with the entries that no longer name it.
+  const absl::flat_hash_set<Inode*> deleting(doomed.begin(), doomed.end());
+  batch.reserve(taken.size());
+  for (Inode* inode : taken) {
+    if (!deleting.contains(inode)) batch.emplace_back(inode);
+  }
   Status status;
   for (InodeRef& inode : batch) {
     if (!inode->record_dirty) continue;
@@ -202,6 +212,15 @@ Task<Status> BlobFileSystem::CommitGroup() {
     status = co_await inode->blob->SetXattr(std::string(InodeRecord::kXattrName),
                                             inode->record.Encode(), XattrKind::kInternal);
     if (!status.ok()) break;
+  }
+  // The directory blocks as they are with these records: a call that changes a directory after
+  // the lock is released goes in the next commit, entries and records together.
+  std::vector<DirBlobStorage*> written_back;
+  for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
+    Inode& inode = *batch[i];
+    if (inode.dir_storage == nullptr || !inode.dir_storage->dirty()) continue;
+    inode.dir_storage->TakeForWriteBack();
+    written_back.push_back(inode.dir_storage.get());
   }
   ns_lock_.Release();
 
@@ -216,12 +235,8 @@ Task<Status> BlobFileSystem::CommitGroup() {
   }
   // Directory blocks: new ones in place, overwrites with the commit.
   std::vector<BlobStore::JournaledWrite> journaled;
-  std::vector<DirBlobStorage*> written_back;
-  for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
-    Inode& inode = *batch[i];
-    if (inode.dir_storage == nullptr || !inode.dir_storage->dirty()) continue;
-    written_back.push_back(inode.dir_storage.get());
-    status = co_await inode.dir_storage->WriteBack(&journaled);
+  for (size_t i = 0; status.ok() && i < written_back.size(); ++i) {
+    status = co_await written_back[i]->WriteBack(&journaled);
   }
   if (status.ok()) {
     std::vector<Blob*> blobs;

@@ -7,7 +7,8 @@
 // made): a sequential 1 MiB write of --big_mb then fsync, --cold_reads cold reads of it (each
 // after the page cache was dropped: needs root; the figure is their median),
 // 4 KiB O_DIRECT random reads and writes of it for --iops_seconds each (one at a time; the
-// writes end with fsync), create/stat/unlink of --files empty files in one directory, and
+// writes end with fsync), create/stat/unlink of --files empty files in one directory, the latency
+// of --fsyncs fsyncs (after a 4 KiB overwrite of one file; after a new file's 4 KiB write), and
 // `tar -xf` of --tarball then `rm -rf` of the result. One line per figure, prefixed by --label.
 // `fusebench --side_by_side=NAME=DIR,NAME=DIR... [--big_mb] [--cold_reads]` measures cold reads
 // alone, on several filesystems in turns: it writes the file in each DIR, then reads each file
@@ -47,6 +48,7 @@ DEFINE_uint64(files, 50000, "empty files created, stat'ed and unlinked");
 DEFINE_uint64(cold_reads, 5,
               "cold reads of the written file, one after the other; the figure is their median");
 DEFINE_uint64(iops_seconds, 10, "seconds of 4 KiB random reads, and of random writes");
+DEFINE_uint64(fsyncs, 1000, "fsyncs timed after a 4 KiB overwrite, and after a new file's write");
 DEFINE_string(tarball, "", "a tar file to extract and remove (skipped when empty)");
 DEFINE_string(label, "", "prefix of every figure");
 DEFINE_string(side_by_side, "",
@@ -272,6 +274,49 @@ Status Run(const std::vector<std::string>& argv) {
   return Status();
 }
 
+// Prints the median and 99th percentile of `micros`.
+void LatencyFigure(const std::string& what, std::vector<double> micros) {
+  std::sort(micros.begin(), micros.end());
+  const double median = micros[micros.size() / 2];
+  const double p99 = micros[std::min(micros.size() - 1, micros.size() * 99 / 100)];
+  PrintFigure(Labeled(what), absl::StrFormat("%s us median, %s us p99", WithCommas(median),
+                                             WithCommas(p99)));
+}
+
+// Writes 4 KiB at `offset` of `fd` (`name`), then fsyncs it: the fsync's microseconds.
+Result<double> WriteThenTimeFsync(int fd, const std::string& name, off_t offset) {
+  static const std::string block(kBlock, 'f');
+  if (pwrite(fd, block.data(), kBlock, offset) != static_cast<ssize_t>(kBlock)) {
+    return Errno("pwrite " + name).error();
+  }
+  const int64_t start = MonotonicNanos();
+  if (fsync(fd) != 0) return Errno("fsync " + name).error();
+  return (MonotonicNanos() - start) / 1e3;
+}
+
+// fsync latency: after a 4 KiB overwrite of one file (no new block, no new name), and after a
+// new file's 4 KiB write (a new name, a new block).
+Status FsyncLatency(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0) return Errno("mkdir " + dir);
+  std::vector<double> overwrite;
+  std::vector<double> fresh;
+  for (uint64_t i = 0; i <= 2 * FLAGS_fsyncs; ++i) {
+    // File 0 is written once, then overwritten; each of the others is new.
+    const bool first_pass = i <= FLAGS_fsyncs;
+    const std::string name = absl::StrCat(dir, "/file-", first_pass ? 0 : i);
+    const int fd = open(name.c_str(), O_CREAT | O_WRONLY, 0644);
+    if (fd < 0) return Errno("open " + name);
+    Result<double> micros = WriteThenTimeFsync(fd, name, 0);
+    close(fd);
+    RETURN_IF_ERROR(micros.status());
+    if (i == 0) continue;
+    (first_pass ? overwrite : fresh).push_back(*micros);
+  }
+  LatencyFigure("fsync after a 4 KiB overwrite", overwrite);
+  LatencyFigure("fsync of a new file's 4 KiB", fresh);
+  return Run({"rm", "-rf", dir});
+}
+
 Status UntarAndRemove(const std::string& dir) {
   if (mkdir(dir.c_str(), 0755) != 0) return Errno("mkdir " + dir);
   RETURN_IF_ERROR(Run({"sync"}));
@@ -295,6 +340,7 @@ Status Measure() {
   RETURN_IF_ERROR(RandomIo(big, true));
   if (unlink(big.c_str()) != 0) return Errno("unlink " + big);
   RETURN_IF_ERROR(ManyFiles(FLAGS_dir + "/fusebench-files"));
+  RETURN_IF_ERROR(FsyncLatency(FLAGS_dir + "/fusebench-fsync"));
   if (!FLAGS_tarball.empty()) RETURN_IF_ERROR(UntarAndRemove(FLAGS_dir + "/fusebench-untar"));
   return Status();
 }

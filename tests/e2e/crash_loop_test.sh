@@ -48,6 +48,8 @@ trap cleanup EXIT
 step() { echo "== [${SECONDS}s] $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+recorded() { find "$records" -type f -exec cat {} + | wc -l; }
+
 mount_blobfs() {
   "$blobfs" "$image" "$mnt"
   daemon_pid=$(pgrep -n -f "^$blobfs $image $mnt") || fail "no daemon after mount"
@@ -161,7 +163,13 @@ for cycle in $(seq "$cycles"); do
   done
   python3 "$work/reader.py" "$mnt" 2>/dev/null &
   worker_pids+=($!)
-  sleep "$(awk -v s=$RANDOM 'BEGIN { printf "%.2f", 0.5 + (s % 250) / 100 }')"
+  # Once the workers are under way (a file recorded this cycle), a random moment.
+  before=$(recorded)
+  for _ in $(seq 200); do
+    [[ $(recorded) -gt $before ]] && break
+    sleep 0.1
+  done
+  sleep "$(awk -v s=$RANDOM 'BEGIN { printf "%.2f", 0.2 + (s % 250) / 100 }')"
   kill -9 "$daemon_pid"
   end_workers
   umount -l "$mnt" 2>/dev/null || true
@@ -169,6 +177,7 @@ for cycle in $(seq "$cycles"); do
   daemon_pid=
   if ! "$fsck" "$image" >"$work/fsck.out" 2>&1; then
     cat "$work/fsck.out"
+    [[ -n ${BLOBFS_CRASH_KEEP:-} ]] && cp --sparse=always "$image" "$BLOBFS_CRASH_KEEP"
     fail "cycle $cycle: fsck.blobfs after kill -9"
   fi
   mount_blobfs

@@ -1,8 +1,11 @@
-// libFuzzer target: arbitrary bytes into SuperBlock::Decode, DecodeMask and ParseChain (input
-// layout in blob_format_fuzz_input.h). Every parse must fail cleanly or succeed; what succeeds is
-// encoded again and must decode to the same value — byte for byte for the super block and masks,
-// whose encodings are canonical.
+// libFuzzer target: arbitrary bytes into SuperBlock::Decode, DecodeMask, ParseChain and
+// ParseJournal (input layout in blob_format_fuzz_input.h). Every parse must fail cleanly or
+// succeed; what succeeds is encoded again and must decode to the same value — byte for byte for
+// the super block and masks, whose encodings are canonical — and a journal's replay must keep to
+// the pages it may name.
 #include <algorithm>
+#include <cstring>
+#include <optional>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -12,10 +15,12 @@
 #include "blob/format/blob_id.h"
 #include "blob/format/blob_metadata.h"
 #include "blob/format/endian.h"
+#include "blob/format/journal_block.h"
 #include "blob/format/mask.h"
 #include "blob/format/metadata_page.h"
 #include "blob/format/page.h"
 #include "blob/format/super_block.h"
+#include "blob/journal_replay.h"
 #include "glog/logging.h"
 #include "tests/fuzz/blob_format_fuzz_input.h"
 
@@ -90,6 +95,41 @@ void FuzzChain(std::span<std::byte> bytes, uint64_t total_clusters, bool repair)
   CHECK(*again == *parsed);
 }
 
+// The pages as a journal of the store whose uuid page 0 carries at bytes 24-39 (where journal
+// blocks carry it). With `repair`, every descriptor's CRC and every commit block's CRC over the
+// blocks it counts are made valid first.
+void FuzzJournal(std::span<std::byte> pages, bool repair) {
+  Uuid uuid;
+  std::memcpy(uuid.bytes.data(), pages.data() + 24, uuid.bytes.size());
+  const size_t count = pages.size() / kPageSize;
+  auto block = [&](size_t i) { return pages.subspan((i % count) * kPageSize, kPageSize); };
+  if (repair) {
+    for (size_t i = 0; i < count; ++i) {
+      std::optional<JournalBlockHeader> header = PeekJournalBlock(block(i), uuid);
+      if (header && header->kind == JournalBlockKind::kDescriptor) {
+        StoreLe32(block(i), 4092, Crc32c(block(i).first(4092)));
+      }
+    }
+    for (size_t i = 0; i < count; ++i) {
+      std::optional<JournalBlockHeader> header = PeekJournalBlock(block(i), uuid);
+      if (!header || header->kind != JournalBlockKind::kCommit || header->count >= count) continue;
+      uint32_t crc = 0;
+      for (size_t b = i + count - header->count; b < i + count; ++b) crc = Crc32cExtend(crc, block(b));
+      StoreLe32(block(i), 4092, Crc32cExtend(crc, block(i).first(4092)));
+    }
+  }
+  const PageRange allowed[] = {{0, 1}, {16, 1024}};
+  Result<JournalReplay> replay = ParseJournal(pages, uuid, allowed);
+  if (!replay.ok()) return;
+  CHECK_LT(replay->head, count);
+  CHECK_GE(replay->next_sequence, 1u);
+  CHECK_LE(replay->images.size(), count);
+  for (const auto& [target, image] : replay->images) {
+    CHECK(target == 0 || (target >= 16 && target < 16 + 1024)) << target;
+    CHECK_EQ(image.size(), kPageSize);
+  }
+}
+
 void FuzzOneInput(std::span<const std::byte> input) {
   if (input.size() < kControlSize) return;
   Control control = ParseControl(input.first(kControlSize));
@@ -103,6 +143,8 @@ void FuzzOneInput(std::span<const std::byte> input) {
   FuzzSuperBlock(std::span(copy).first(kPageSize), repair);
   copy = pages;
   FuzzMask(copy, control.mask_kind, repair);
+  copy = pages;
+  FuzzJournal(copy, repair);
   FuzzChain(pages, control.total_clusters, repair);
 }
 

@@ -1,13 +1,16 @@
 // Writes seed inputs for the blob_format fuzz target into the directory given as the only
-// argument: valid super blocks, masks of each kind and metadata chains of one and several pages,
-// each as is and with the checksum-repair flag. Seeds are made at run time, so none is committed.
+// argument: valid super blocks, masks of each kind, metadata chains of one and several pages and a
+// journal of three transactions (one wrapping), each as is and with the checksum-repair flag. Seeds are made at run time, so none is committed.
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "blob/format/blob_id.h"
+#include "blob/crc32c.h"
 #include "blob/format/blob_metadata.h"
+#include "blob/format/journal_block.h"
 #include "blob/format/mask.h"
 #include "blob/format/page.h"
 #include "blob/format/super_block.h"
@@ -100,6 +103,38 @@ void WriteChains(const std::string& dir) {
   WriteChain(dir, "chain_large", large);
 }
 
+// A journal of 12 pages: transactions 4 (two images), 5 (one, its tail 4) and 6 (wrapping around
+// the end, two images, its tail 5).
+void WriteJournal(const std::string& dir) {
+  constexpr size_t kPages = 12;
+  std::vector<std::byte> log(kPages * kPageSize);
+  auto block = [&log](size_t i) { return std::span(log).subspan((i % kPages) * kPageSize, kPageSize); };
+  Uuid uuid = Uuid::Random();
+  // Page 0 carries the uuid where the target reads it: transaction 6's last image lands there.
+  size_t at = 2;
+  auto add = [&](uint64_t sequence, uint64_t tail, std::vector<uint64_t> targets) {
+    const size_t first = at;
+    std::vector<JournalTag> tags;
+    for (uint64_t target : targets) tags.push_back({.target = target});
+    EncodeJournalDescriptor(sequence, uuid, tags, block(at++));
+    for (size_t i = 0; i < targets.size(); ++i) {
+      std::span<std::byte> image = block(at++);
+      std::fill(image.begin(), image.end(), std::byte(sequence));
+      std::memcpy(image.data() + 24, uuid.bytes.data(), uuid.bytes.size());
+    }
+    uint32_t crc = 0;
+    for (size_t b = first; b < at; ++b) crc = Crc32cExtend(crc, block(b));
+    const auto blocks = static_cast<uint32_t>(at - first);
+    EncodeJournalCommit({.sequence = sequence, .blocks = blocks, .tail_seq = tail}, uuid, crc,
+                        block(at));
+    ++at;
+  };
+  add(4, 4, {16, 17});
+  add(5, 4, {0});
+  add(6, 5, {20, 21});
+  Write(dir, "journal", {}, log);
+}
+
 }  // namespace
 }  // namespace blobfs::fuzz
 
@@ -111,5 +146,6 @@ int main(int argc, char** argv) {
   blobfs::fuzz::WriteSuperBlock(argv[1]);
   blobfs::fuzz::WriteMasks(argv[1]);
   blobfs::fuzz::WriteChains(argv[1]);
+  blobfs::fuzz::WriteJournal(argv[1]);
   return 0;
 }
