@@ -107,9 +107,9 @@ Task<Status> BlobFileSystem::CommitNow() {
 }
 
 Task<Status> BlobFileSystem::CommitAll() {
-  // A commit makes unlinks durable, the next deletes those inodes' blobs, the one after drops
-  // their orphan entries; more rounds when the deletions take several commits (commit_limit_
-  // each), or if calls keep changing things meanwhile.
+  // A commit deletes what unlinks left unreferenced (with the unlinks); one more drops the orphan
+  // entries of those that were open at their unlink; more rounds when the deletions take several
+  // commits (commit_limit_ each), or if calls keep changing things meanwhile.
   const size_t rounds =
       4 + (reclaim_queue_.size() + reclaim_ready_.size()) / std::max<size_t>(commit_limit_ / 2, 1);
   for (size_t round = 0; round < rounds; ++round) {
@@ -126,7 +126,8 @@ std::vector<Inode*> BlobFileSystem::TakeReclaimable(size_t limit) {
   for (size_t at = 0; at < reclaim_ready_.size(); ++at) {
     const uint64_t ino = reclaim_ready_[at];
     if (reclaimable.size() == limit) {
-      // The next commit deletes the rest; their orphan entries keep them meanwhile.
+      // The next commit deletes the rest (their unlinks wait for it too, or orphan entries keep
+      // them).
       pinned.insert(pinned.end(), reclaim_ready_.begin() + at, reclaim_ready_.end());
       break;
     }
@@ -159,8 +160,25 @@ Task<Status> BlobFileSystem::CommitGroup() {
   co_await commit_lock_.Acquire();
   // A snapshot with no namespace change half done: the queue, the records, the reclaims.
   co_await ns_lock_.Acquire();
-  // The orphan entries of this commit's unlinks go in with them.
+  // Inodes to delete: those an earlier commit left for later, and those unlinked since and
+  // referenced by nothing, whose last entries this commit removes. A commit is atomic, so such an
+  // inode goes with the entries that named it and needs no orphan entry. At most commit_limit_
+  // inodes and deletions in all: deletions get what the queue leaves.
+  reclaim_ready_.insert(reclaim_ready_.end(), reclaim_queue_.begin(), reclaim_queue_.end());
+  reclaim_queue_.clear();
+  const size_t room =
+      std::max<size_t>(commit_limit_ > queue_.size() ? commit_limit_ - queue_.size() : 0, 1);
+  const size_t ready = reclaim_ready_.size();
+  std::vector<Inode*> doomed = TakeReclaimable(room);
+  const bool deletions_left = doomed.size() == room && ready > room;
+  std::vector<uint64_t> not_entered;  // doomed inodes whose orphan entries were still to come
+  for (Inode* inode : doomed) {
+    if (orphans_to_enter_.erase(inode->ino) != 0) not_entered.push_back(inode->ino);
+  }
+  // The orphan entries of this commit's other unlinks (of inodes still open) go in with them.
   if (Status entered = co_await EnterOrphans(); !entered.ok()) {
+    for (Inode* inode : doomed) reclaim_ready_.push_back(inode->ino);
+    orphans_to_enter_.insert(not_entered.begin(), not_entered.end());
     ns_lock_.Release();
     commit_lock_.Release();
     co_return entered;
@@ -190,16 +208,8 @@ Task<Status> BlobFileSystem::CommitGroup() {
   queue_ = std::move(deferred);
   namespace_queued_ = 0;
   if (!queue_.empty()) target = committed_seq_;
-  // Unlinked in or before this commit: deleted by the next one.
-  std::vector<uint64_t> unlinked;
-  unlinked.swap(reclaim_queue_);
-  const size_t room =
-      std::max<size_t>(commit_limit_ > taken.size() ? commit_limit_ - taken.size() : 0, 1);
-  const size_t ready = reclaim_ready_.size();
-  std::vector<Inode*> doomed = TakeReclaimable(room);
-  const bool deletions_left = doomed.size() == room && ready > room;
-  // An inode this commit deletes has nothing more to write; one unlinked since the last commit
-  // has: its record (nlink 0) goes with the entries that no longer name it.
+  // An inode this commit deletes has nothing more to write; one unlinked but still open has: its
+  // record (nlink 0) goes with the entries that no longer name it.
   const absl::flat_hash_set<Inode*> deleting(doomed.begin(), doomed.end());
   batch.reserve(taken.size());
   for (Inode* inode : taken) {
@@ -257,8 +267,8 @@ Task<Status> BlobFileSystem::CommitGroup() {
       inode->record_dirty = true;
       Queue(*inode);
     }
-    reclaim_queue_.insert(reclaim_queue_.end(), unlinked.begin(), unlinked.end());
     for (Inode* inode : doomed) reclaim_ready_.push_back(inode->ino);
+    orphans_to_enter_.insert(not_entered.begin(), not_entered.end());
     commit_lock_.Release();
     co_return status;
   }
@@ -267,10 +277,6 @@ Task<Status> BlobFileSystem::CommitGroup() {
   // What an earlier commit failed to write was kept queued and is written now.
   commit_error_ = Status();
   batch.clear();
-  if (!unlinked.empty()) {
-    reclaim_ready_.insert(reclaim_ready_.end(), unlinked.begin(), unlinked.end());
-    ScheduleCommit();
-  }
   if (!doomed.empty()) status = co_await ForgetDeleted(std::move(doomed));
   co_await EvictIdle();
   commit_lock_.Release();
