@@ -3,7 +3,7 @@
 #   tools/dev.sh run    install packages, build, format var/blobfs.img (if absent) and mount it on
 #                       var/mnt (the daemon stays in the background; `umount var/mnt` stops it)
 #   tools/dev.sh test   install packages, build, run every test (release, then ASan+UBSan), then
-#                       the fuzz targets for 60 s
+#                       the fuzz targets for 40 s
 #   tools/dev.sh build  install packages and build (release) only
 #   tools/dev.sh deps   install the Debian packages only
 # Build trees: build/ (release, gcc) and build-sanitize/ (clang, address + undefined behaviour
