@@ -159,7 +159,10 @@ class BlobFileSystem final : public FileSystem {
   void Queue(Inode& inode);
   // Bumps the change sequence and starts the commit loop unless it runs.
   void ScheduleCommit();
-  // Returns once everything changed before the call is committed and the device flushed.
+  // Returns once everything changed before the call is committed and the device flushed: a
+  // change's device writes (file data, new directory blocks) complete before it is queued or are
+  // made by the commit that carries it, and every commit journals its inodes' records, its
+  // journal transaction ending with a flush.
   Task<Status> CommitNow();
   // CommitNow, then the commits that delete what was unlinked meanwhile (SyncFs, Unmount).
   Task<Status> CommitAll();

@@ -216,11 +216,14 @@ Task<Status> BlobFileSystem::CommitGroup() {
     if (!deleting.contains(inode)) batch.emplace_back(inode);
   }
   Status status;
-  for (InodeRef& inode : batch) {
-    if (!inode->record_dirty) continue;
-    inode->record_dirty = false;
-    status = co_await inode->blob->SetXattr(std::string(InodeRecord::kXattrName),
-                                            inode->record.Encode(), XattrKind::kInternal);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Inode& inode = *batch[i];
+    // Data written back goes with its record, so that the commit has something to journal and
+    // ends with a flush (CommitNow's promise).
+    if (!inode.record_dirty && (inode.data == nullptr || !inode.data->dirty())) continue;
+    inode.record_dirty = false;
+    status = co_await inode.blob->SetXattr(std::string(InodeRecord::kXattrName),
+                                           inode.record.Encode(), XattrKind::kInternal);
     if (!status.ok()) break;
   }
   // The directory blocks as they are with these records: a call that changes a directory after

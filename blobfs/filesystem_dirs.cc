@@ -39,8 +39,7 @@ Task<Status> BlobFileSystem::ReleaseDir(uint64_t handle) {
 Task<Status> BlobFileSystem::FsyncDir(uint64_t handle, bool datasync) {
   (void)datasync;
   CO_RETURN_IF_ERROR(DirHandle(handle).status());
-  CO_RETURN_IF_ERROR(co_await CommitNow());
-  co_return co_await channel_->Flush();
+  co_return co_await CommitNow();
 }
 
 Task<Status> BlobFileSystem::ReadDir(uint64_t handle, uint64_t cookie, DirEmitter emit) {
@@ -113,8 +112,7 @@ Task<Status> BlobFileSystem::SyncFs() {
   for (auto& [ino, inode] : inodes_) {
     if (inode->data != nullptr && inode->data->dirty()) Queue(*inode);
   }
-  CO_RETURN_IF_ERROR(co_await CommitAll());
-  co_return co_await channel_->Flush();
+  co_return co_await CommitAll();
 }
 
 }  // namespace blobfs

@@ -173,8 +173,7 @@ Task<Status> BlobFileSystem::Fsync(uint64_t handle, bool datasync) {
   CO_ASSIGN_OR_RETURN(Handle * open, FileHandle(handle));
   Inode* inode = open->inode;
   if (inode->data != nullptr && inode->data->dirty()) Queue(*inode);
-  CO_RETURN_IF_ERROR(co_await CommitNow());
-  co_return co_await channel_->Flush();
+  co_return co_await CommitNow();
 }
 
 Task<Status> BlobFileSystem::Fallocate(const Credentials& caller, uint64_t handle, int mode,
