@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -216,12 +217,15 @@ Task<Status> BlobFileSystem::CommitGroup() {
     if (!deleting.contains(inode)) batch.emplace_back(inode);
   }
   Status status;
+  // The records as written, by batch position (those not written stay empty).
+  std::vector<std::optional<InodeRecord>> written_records(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     Inode& inode = *batch[i];
     // Data written back goes with its record, so that the commit has something to journal and
     // ends with a flush (CommitNow's promise).
     if (!inode.record_dirty && (inode.data == nullptr || !inode.data->dirty())) continue;
     inode.record_dirty = false;
+    written_records[i] = inode.record;
     status = co_await inode.blob->SetXattr(std::string(InodeRecord::kXattrName),
                                            inode.record.Encode(), XattrKind::kInternal);
     if (!status.ok()) break;
@@ -244,6 +248,15 @@ Task<Status> BlobFileSystem::CommitGroup() {
     if (inode.data == nullptr || !inode.data->dirty()) continue;
     co_await inode.data_lock.Acquire();
     status = co_await inode.data->WriteBack();
+    // A write or truncate since the snapshot above changed the size of what was written back:
+    // the record goes with the size of its data (inline bytes must match it exactly). The next
+    // commit writes the record as it is by then.
+    std::optional<InodeRecord>& record = written_records[i];
+    if (status.ok() && record.has_value() && record->size != inode.data->size()) {
+      record->size = inode.data->size();
+      status = co_await inode.blob->SetXattr(std::string(InodeRecord::kXattrName),
+                                             record->Encode(), XattrKind::kInternal);
+    }
     inode.data_lock.Release();
   }
   // Directory blocks: new ones in place, overwrites with the commit.
