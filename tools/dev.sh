@@ -17,7 +17,7 @@ packages=(
   build-essential meson ninja-build pkg-config python3
   libfuse3-dev fuse3 fuse2fs rsync attr
   liburing-dev libabsl-dev libgflags-dev libgoogle-glog-dev libgtest-dev libgmock-dev libisal-dev libxxhash-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev lld
 )
 
 deps() {
@@ -71,7 +71,7 @@ test_all() {
   # compiled once for both (a gcc sanitizer tree beside a clang fuzz tree took 5 more minutes).
   # -O1 with line tables only: the sanitizers' recommended level, and a third of -O2 -g's compile
   # time on our coroutine-heavy tests.
-  CXX=clang++ configure build-sanitize -Doptimization=1 -Ddebug=false -Db_ndebug=false -Dfuzz=true \
+  CXX=clang++ CXX_LD=lld configure build-sanitize -Doptimization=1 -Ddebug=false -Db_ndebug=false -Dfuzz=true \
     -Db_sanitize=address,undefined -Db_lundef=false "-Dcpp_args=-g1 -fno-sanitize-recover=all"
   ninja -C build-sanitize
   local status=0
