@@ -77,9 +77,10 @@ struct BlobStoreLoadOptions {
   // Empty accepts any store; otherwise the store's bstype must match.
   std::string bstype{};
   bool read_only = false;
-  // For fsck (read-only loads only, EINVAL otherwise): rebuild the masks from the metadata region
-  // whatever the clean bit says, so every chain is parsed and every cluster claimed once, and when
-  // the store is clean compare them with the masks on disk (mask_differences()).
+  // For fsck: rebuild the masks from the metadata region whatever the clean bit says, so every
+  // chain is parsed and every cluster claimed once, and when the store is clean compare them with
+  // the masks on disk (mask_differences()). Read-write, the rebuilt masks are the ones the unload
+  // writes: leaked pages, ids and clusters come back.
   bool verify = false;
 };
 

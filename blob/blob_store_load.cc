@@ -38,9 +38,6 @@ Task<Result<std::unique_ptr<BlobStore>>> BlobStore::DoLoad(std::unique_ptr<BdevD
                                                            BlobStoreLoadOptions options) {
   Reactor* reactor = Reactor::Current();
   CHECK(reactor != nullptr) << "BlobStore::Load runs on a reactor";
-  if (options.verify && !options.read_only) {
-    co_return MakeError(EINVAL, "blob store load: a verifying load must be read-only");
-  }
   if (!options.read_only && !device->writable()) {
     co_return MakeError(EBADF, "blob store load: bdev %s is open read-only; load read-only",
                         device->bdev().name());

@@ -994,15 +994,33 @@ TEST_F(BlobStoreCorruptionTest, VerifyingLoadListsMaskDifferences) {
                       std::to_string(held) + ")"));
 }
 
-// Verifying is for read-only loads; a dirty store is verified without a comparison (its masks on
-// disk are stale by design).
-TEST_F(BlobStoreCorruptionTest, VerifyingLoadIsReadOnlyAndSkipsStaleMasks) {
+// A dirty store is verified without a comparison (its masks on disk are stale by design).
+TEST_F(BlobStoreCorruptionTest, VerifyingLoadSkipsStaleMasks) {
   MakeScene(false);
-  EXPECT_ERROR(h_.Load({.verify = true}), EINVAL, "read-only");
   ASSERT_OK(h_.Load());
   h_.Crash();
   ASSERT_OK(h_.Load({.read_only = true, .verify = true}));
   EXPECT_TRUE(h_.store().recovered());
+  EXPECT_THAT(h_.store().mask_differences(), ::testing::IsEmpty());
+}
+
+// fsck's repairs load read-write and verifying: the masks rebuilt from the chains are the ones the
+// unload writes, so a leaked cluster is free again and a held one marked used.
+TEST_F(BlobStoreCorruptionTest, ReadWriteVerifyingLoadWritesTheRebuiltMasks) {
+  MakeScene(false);
+  const uint64_t held = victim_metadata_.extents[0].physical + 1;
+  const uint64_t leaked = kTotalClusters - 1;
+  Bytes clusters = disk_.MaskBits(MaskKind::kUsedClusters);
+  clusters[held / 8] &= ~std::byte(1u << (held % 8));
+  clusters[leaked / 8] |= std::byte(1u << (leaked % 8));
+  disk_.WriteMask(MaskKind::kUsedClusters, clusters);
+  ASSERT_OK(h_.Load({.verify = true}));
+  EXPECT_EQ(h_.store().mask_differences().size(), 2u);
+  ASSERT_OK(h_.Unload());
+  const Bytes rewritten = disk_.MaskBits(MaskKind::kUsedClusters);
+  EXPECT_EQ(rewritten[leaked / 8] & std::byte(1u << (leaked % 8)), std::byte{0});
+  EXPECT_NE(rewritten[held / 8] & std::byte(1u << (held % 8)), std::byte{0});
+  ASSERT_OK(h_.Load({.read_only = true, .verify = true}));
   EXPECT_THAT(h_.store().mask_differences(), ::testing::IsEmpty());
 }
 
