@@ -12,42 +12,10 @@
 #include "blobfs/blob_file_system.h"
 #include "blobfs/dir_blob_storage.h"
 #include "blobfs/dir_tree.h"
+#include "blobfs/new_directory.h"
 #include "common/string_util.h"
 
 namespace blobfs {
-namespace {
-
-InodeRecord NewDirectoryRecord(uint32_t permissions, uint32_t uid, uint32_t gid, Timestamp now) {
-  InodeRecord record;
-  record.mode = S_IFDIR | permissions;
-  record.uid = uid;
-  record.gid = gid;
-  record.nlink = 2;
-  record.atime = record.mtime = record.ctime = record.btime = now;
-  record.generation = 1;
-  return record;
-}
-
-// A directory blob for mkfs: its record (parent = itself) and an empty index.
-Task<Result<Blob*>> CreateDirectoryBlob(BlobStore& store, BlobChannel& channel,
-                                        uint32_t permissions, uint32_t uid, uint32_t gid,
-                                        const FsSuper& super) {
-  InodeRecord record = NewDirectoryRecord(permissions, uid, gid, super.created);
-  BlobCreateOptions options;
-  options.thin = true;
-  options.internal_xattrs.emplace(InodeRecord::kXattrName, record.Encode());
-  CO_ASSIGN_OR_RETURN(Blob * blob, co_await store.CreateBlob(std::move(options)));
-  record.parent = blob->id();
-  std::string encoded = record.Encode();
-  CO_RETURN_IF_ERROR(
-      co_await blob->SetXattr(std::string(InodeRecord::kXattrName), encoded, XattrKind::kInternal));
-  DirBlobStorage storage(*blob, channel, super.block_size);
-  CO_RETURN_IF_ERROR(co_await DirTree::Format(storage, super.hash_seed));
-  CO_RETURN_IF_ERROR(co_await storage.WriteBack());
-  co_return blob;
-}
-
-}  // namespace
 
 Task<Status> FileSystem::Mkfs(BlobStore& store, MkfsOptions options) {
   if (store.super_block().bstype_text() != FsSuper::kBstype) {
@@ -76,11 +44,13 @@ Task<Status> FileSystem::Mkfs(BlobStore& store, MkfsOptions options) {
   super.hash_seed = absl::Uniform<uint64_t>(random);
 
   CO_ASSIGN_OR_RETURN(std::unique_ptr<BlobChannel> channel, store.OpenChannel());
-  CO_ASSIGN_OR_RETURN(Blob * root, co_await CreateDirectoryBlob(store, *channel, 0755,
-                                                                options.root_uid,
-                                                                options.root_gid, super));
+  CO_ASSIGN_OR_RETURN(Blob * root, co_await CreateDirectoryBlob(
+                                        store, *channel, super,
+                                        {.permissions = 0755, .uid = options.root_uid,
+                                         .gid = options.root_gid, .time = super.created}));
   CO_ASSIGN_OR_RETURN(Blob * orphans,
-                      co_await CreateDirectoryBlob(store, *channel, 0700, 0, 0, super));
+                      co_await CreateDirectoryBlob(store, *channel, super,
+                                                   {.permissions = 0700, .time = super.created}));
   super.root_ino = root->id();
   super.orphan_ino = orphans->id();
   BlobCreateOptions super_options;
