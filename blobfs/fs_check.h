@@ -15,7 +15,8 @@
 //  - What the next read-write mount finishes by design (orphans to reclaim, orphan entries that
 //    name deleted or re-linked inodes) are notes, not problems.
 //  - Problems and notes are lines naming the inode (0x hex) and, where known, the directory entry.
-//    After kMaxReportedProblems problems the rest are counted, not listed.
+//    After kMaxReportedProblems problems the rest are counted, not listed. Each problem is also a
+//    finding, whatever their number, for the repair.
 //  - Errors: EUCLEAN when the filesystem cannot be checked at all (no super blob, a super record
 //    that does not decode, a root that is no directory); other errors (I/O) as they come. The
 //    caller runs it on the store's metadata reactor.
@@ -24,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,10 +38,38 @@ namespace blobfs {
 
 inline constexpr size_t kMaxReportedProblems = 1000;
 
+// A problem as a repair (fs_repair.h) needs it: what is wrong, and where.
+struct FsFinding {
+  enum class Kind {
+    kUnrepairable,      // reported only
+    kNoRecord,          // blob `ino` has no inode record, or one that does not decode
+    kEntryNamesNothing, // entry `name` of `dir` names inode `ino`, which does not exist
+    kEntryWrongType,    // entry `name` of `dir` has another type than inode `ino`, which
+                        // `value` entries of the right type name
+    kExtraEntry,        // directory `ino` is also named by entry `name` of `dir`
+    kLinkCount,         // inode `ino` should have nlink `value`
+    kParent,            // directory `ino` should have parent `value`
+    kUnreachable,       // inode `ino` has nlink > 0 and no entry
+    kUnlinkedUnlisted,  // inode `ino` has nlink 0, no entry and no orphan entry
+    kNamedOrphan,       // inode `ino` is on the orphan list with nlink 0 yet named `value` times
+    kOrphanEntryName,   // the orphan directory's entry `name` does not name its inode `ino`
+    kInlineSize,        // file `ino` has `value` bytes of inline data and another size
+    kSymlinkSize,       // symlink `ino` has a target of `value` bytes and another size
+    kBadSymlink,        // symlink `ino` has no target or a malformed one
+  };
+  Kind kind = Kind::kUnrepairable;
+  uint64_t ino = 0;
+  uint64_t dir = 0;
+  std::string name{};
+  uint64_t value = 0;
+};
+
 struct FsCheckReport {
   FsSuper super;
   std::vector<std::string> problems;
   uint64_t unlisted_problems = 0;  // Found past kMaxReportedProblems.
+  // Every problem (listed or not), in the order found.
+  std::vector<FsFinding> findings;
   std::vector<std::string> notes;
 
   uint64_t inodes = 0;
@@ -53,7 +83,10 @@ struct FsCheckReport {
   bool clean() const { return problems.empty() && unlisted_problems == 0; }
 };
 
-Task<Result<FsCheckReport>> CheckFileSystem(BlobStore& store);
+// Called as the check goes: `done` of `total` steps (inodes read, then directories walked).
+using FsCheckProgress = std::function<void(const char* pass, uint64_t done, uint64_t total)>;
+
+Task<Result<FsCheckReport>> CheckFileSystem(BlobStore& store, FsCheckProgress progress = {});
 
 }  // namespace blobfs
 

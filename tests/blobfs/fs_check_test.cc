@@ -1,7 +1,10 @@
 // CheckFileSystem (fsck.blobfs's filesystem pass): a filesystem made through the API checks clean
 // with the right counts, orphans left by a crash are notes, and each kind of damage — made on the
-// unmounted store with the blob store and directory index APIs — is found and named.
+// unmounted store with the blob store and directory index APIs — is found and named; then
+// RepairFileSystem (fsck.blobfs -p and -y) repairs each, a second check is clean and the
+// undamaged files are intact.
 #include "blobfs/fs_check.h"
+#include "blobfs/fs_repair.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -115,6 +118,40 @@ class FsCheckTest : public FsTest {
     auto made = Run(fs_->MkDir(root_caller_, parent, name, 0755));
     CHECK_OK(made);
     return made->ino;
+  }
+
+  // Unmounts (if mounted) and repairs the store loaded read-write and verifying; the returned
+  // report's final check must be clean for the caller's CheckUnmounted to be.
+  FsRepairReport Repair(FsRepairLevel level) {
+    if (fs_ != nullptr) {
+      EXPECT_OK(Run(fs_->Unmount()));
+      fs_.reset();
+    }
+    auto store = Run(BlobStore::Load(Device(), {.verify = true}));
+    CHECK_OK(store);
+    Result<FsRepairReport> report = Run(RepairFileSystem(**store, level));
+    CHECK_OK(report);
+    CHECK_OK(Run((*store)->Unload()));
+    return std::move(*report);
+  }
+  // Repairs with `level`, expects the repairs to leave nothing and a second check to agree, and
+  // mounts again.
+  std::vector<std::string> RepairAll(FsRepairLevel level = FsRepairLevel::kSafe) {
+    FsRepairReport report = Repair(level);
+    EXPECT_FALSE(report.first_check.clean());
+    EXPECT_TRUE(report.final_check.clean())
+        << (report.final_check.problems.empty() ? "" : report.final_check.problems[0]);
+    const FsCheckReport again = CheckUnmounted();
+    EXPECT_TRUE(again.clean()) << (again.problems.empty() ? "" : again.problems[0]);
+    Mount();
+    return report.repairs;
+  }
+  std::string ReadAll(uint64_t ino) {
+    auto opened = Run(fs_->Open(root_caller_, ino, O_RDONLY));
+    CHECK_OK(opened);
+    std::string data = Read(*opened, 0, 1 << 20);
+    CHECK_OK(Run(fs_->Release(*opened)));
+    return data;
   }
 
   static ::testing::Matcher<const std::vector<std::string>&> HasProblem(const std::string& a,
@@ -289,6 +326,115 @@ TEST_P(FsCheckTest, FindsADamagedDirectoryBlock) {
     co_return co_await blob.Write(*channel, 4096, block.span());
   });
   EXPECT_THAT(CheckUnmounted().problems, HasProblem(absl::StrCat("directory ", Hex(dir)), "EUCLEAN"));
+}
+
+TEST_P(FsCheckTest, RepairsLinkCountsParentsAndSizes) {
+  const uint64_t file = MakeFile(root(), "file", "twelve bytes");
+  const uint64_t dir = MakeDir(root(), "dir");
+  const uint64_t other = MakeDir(root(), "other");
+  const uint64_t kept = MakeFile(other, "kept", "untouched");
+  auto link = Run(fs_->Symlink(root_caller_, root(), "sym", "target"));
+  ASSERT_OK(link.status());
+  EditRecord(file, [](InodeRecord& record) {
+    record.nlink = 3;
+    record.size = 100;
+  });
+  EditRecord(dir, [other](InodeRecord& record) {
+    record.nlink = 5;
+    record.parent = other;
+  });
+  EditRecord(link->ino, [](InodeRecord& record) { record.size = 7; });
+  const std::vector<std::string> repairs = RepairAll();
+  EXPECT_THAT(repairs, HasProblem(Hex(file), "nlink set to 1"));
+  EXPECT_THAT(repairs, HasProblem(Hex(file), "size set to 12"));
+  EXPECT_THAT(repairs, HasProblem(Hex(dir), "nlink set to 2"));
+  EXPECT_THAT(repairs, HasProblem(Hex(dir), absl::StrCat("parent set to ", Hex(root()))));
+  EXPECT_THAT(repairs, HasProblem(Hex(link->ino), "size set to 6"));
+  EXPECT_EQ(ReadAll(file), "twelve bytes");
+  EXPECT_EQ(ReadAll(kept), "untouched");
+  auto target = Run(fs_->ReadLink(link->ino));
+  ASSERT_OK(target.status());
+  EXPECT_EQ(*target, "target");
+}
+
+TEST_P(FsCheckTest, RepairsEntriesThatNameNoInodeOrTheWrongOne) {
+  const uint64_t file = MakeFile(root(), "file", "data");
+  const uint64_t reused = MakeFile(root(), "reused", "new owner");
+  const uint64_t dir = MakeDir(root(), "dir");
+  const uint64_t other = MakeDir(root(), "other");
+  EditDirectory(root(), [file, reused](DirTree& tree) -> Task<Status> {
+    CO_RETURN_IF_ERROR((co_await tree.Insert("dangling", 0xfff00000001ull, DT_REG)).status());
+    // The file's one name with a damaged type, a stale name of a reused number.
+    CO_RETURN_IF_ERROR(co_await tree.Replace("file", file, DT_DIR));
+    co_return (co_await tree.Insert("stale", reused, DT_LNK)).status();
+  });
+  // A second name of a directory, outside its parent.
+  EditDirectory(other, [dir](DirTree& tree) -> Task<Status> {
+    co_return (co_await tree.Insert("alias", dir, DT_DIR)).status();
+  });
+  const std::vector<std::string> repairs = RepairAll();
+  EXPECT_THAT(repairs, HasProblem("\"dangling\"", "removed"));
+  EXPECT_THAT(repairs, HasProblem("\"file\"", "given type 8"));
+  EXPECT_THAT(repairs, HasProblem("\"stale\"", "removed"));
+  EXPECT_THAT(repairs, HasProblem("\"alias\"", "removed"));
+  EXPECT_EQ(ErrCode(Lookup(root(), "dangling")), ENOENT);
+  EXPECT_EQ(ErrCode(Lookup(root(), "stale")), ENOENT);
+  EXPECT_EQ(ErrCode(Lookup(other, "alias")), ENOENT);
+  EXPECT_EQ(ReadAll(file), "data");
+  EXPECT_EQ(ReadAll(reused), "new owner");
+  auto found = Lookup(root(), "dir");
+  ASSERT_OK(found.status());
+  EXPECT_EQ(found->ino, dir);
+}
+
+TEST_P(FsCheckTest, RepairsUnreachableInodesIntoLostAndFound) {
+  const uint64_t dir = MakeDir(root(), "dir");
+  const uint64_t inner = MakeFile(dir, "inner", "inside the lost directory");
+  const uint64_t file = MakeFile(root(), "file", "lost file");
+  EditDirectory(root(), [](DirTree& tree) -> Task<Status> {
+    CO_RETURN_IF_ERROR((co_await tree.Remove("file")).status());
+    co_return (co_await tree.Remove("dir")).status();
+  });
+  const std::vector<std::string> repairs = RepairAll();
+  EXPECT_THAT(repairs, HasProblem(Hex(file), "linked as /lost+found/#"));
+  auto lost = Lookup(root(), "lost+found");
+  ASSERT_OK(lost.status());
+  EXPECT_TRUE(S_ISDIR(lost->mode));
+  auto found_file = Lookup(lost->ino, absl::StrCat("#", file));
+  ASSERT_OK(found_file.status());
+  EXPECT_EQ(ReadAll(found_file->ino), "lost file");
+  auto found_dir = Lookup(lost->ino, absl::StrCat("#", dir));
+  ASSERT_OK(found_dir.status());
+  auto found_inner = Lookup(found_dir->ino, "inner");
+  ASSERT_OK(found_inner.status());
+  EXPECT_EQ(found_inner->ino, inner);
+  EXPECT_EQ(ReadAll(inner), "inside the lost directory");
+}
+
+TEST_P(FsCheckTest, RepairDeletesLeakedInodesAndOnlyMinusYWhatMayHoldData) {
+  const uint64_t root_ino = root();
+  const uint64_t leaked = MakeFile(root_ino, "leaked");
+  const uint64_t kept = MakeFile(root_ino, "kept", "intact");
+  EditRecord(leaked, [](InodeRecord& record) { record.nlink = 0; });
+  EditDirectory(root_ino, [](DirTree& tree) -> Task<Status> {
+    co_return (co_await tree.Remove("leaked")).status();
+  });
+  uint64_t stray = 0;
+  EditBlob(kept, [&stray](BlobStore& store, Blob&) -> Task<Status> {
+    BlobCreateOptions options;
+    CO_ASSIGN_OR_RETURN(Blob * blob, co_await store.CreateBlob(std::move(options)));
+    stray = blob->id();
+    co_return co_await store.CloseBlob(blob);
+  });
+  // -p: the leaked inode goes, the blob without a record stays.
+  FsRepairReport safe = Repair(FsRepairLevel::kSafe);
+  EXPECT_THAT(safe.repairs, HasProblem(Hex(leaked), "deleted"));
+  EXPECT_THAT(safe.final_check.problems, HasProblem(Hex(stray), "no inode record"));
+  EXPECT_EQ(safe.final_check.problems.size(), 1u);
+  const std::vector<std::string> repairs = RepairAll(FsRepairLevel::kAll);
+  EXPECT_THAT(repairs, HasProblem(Hex(stray), "deleted"));
+  EXPECT_EQ(ReadAll(kept), "intact");
+  EXPECT_EQ(Check().inodes, 3u);  // The root, the orphan directory, kept.
 }
 
 INSTANTIATE_TEST_SUITE_P(Backings, FsCheckTest,
