@@ -36,7 +36,7 @@
 #include "blobfs/offline_reader.h"
 #include "common/aligned_buffer.h"
 #include "glog/logging.h"
-#include "tools/read_only_image.h"
+#include "tools/offline_image.h"
 
 namespace blobfs {
 namespace {
@@ -283,7 +283,7 @@ class Inspector {
 };
 
 Task<Status> Inspect(BdevRegistry& registry, const Command& command) {
-  CO_ASSIGN_OR_RETURN(auto device, registry.Open(ReadOnlyImage::kBdevName, OpenMode::kReadOnly));
+  CO_ASSIGN_OR_RETURN(auto device, registry.Open(OfflineImage::kBdevName, OpenMode::kReadOnly));
   BlobStoreLoadOptions load{.bstype = std::string(FsSuper::kBstype), .read_only = true};
   CO_ASSIGN_OR_RETURN(auto store, co_await BlobStore::Load(std::move(device), std::move(load)));
   Inspector inspector(*store);
@@ -312,7 +312,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "blobfs-inspect: %s: %s\n", path.c_str(), what.c_str());
     return kExitFailed;
   };
-  auto image = ReadOnlyImage::Open(path);
+  auto image = OfflineImage::Open(path);
   if (!image.ok()) return fail(image.error().message());
   Status status = (*image)->reactor->BlockOn(Inspect((*image)->registry, command));
   if (!status.ok()) return fail(status.error().ToString());

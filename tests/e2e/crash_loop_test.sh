@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # kill -9 of the daemon at a random moment, mid-commit included, under parallel workers, cycle
-# after cycle on one image: after every cycle fsck.blobfs exits 0, and every file whose fsync
+# after cycle on one image: after every cycle fsck.blobfs -n exits 0 (on even cycles after an
+# fsck -p that replays the journal and repairs nothing), and every file whose fsync
 # (and its directory's) returned in any cycle so far is there with its exact bytes.
 # Three workers each loop: write a new file, fsync it, rename it to its final name, fsync the
 # directory, and only then record it (outside the mount); in between they link, unlink, rename
@@ -175,7 +176,17 @@ for cycle in $(seq "$cycles"); do
   umount -l "$mnt" 2>/dev/null || true
   for _ in $(seq 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
   daemon_pid=
-  if ! "$fsck" "$image" >"$work/fsck.out" 2>&1; then
+  # Even cycles first run fsck -p, as a boot would: it replays the journal in place (exit 1, the
+  # image modified, or 0 when the journal was empty) and finds nothing to repair.
+  if ((cycle % 2 == 0)); then
+    code=0
+    "$fsck" -p "$image" >"$work/fsck.out" 2>&1 || code=$?
+    if ((code > 1)) || grep -q "repaired:" "$work/fsck.out"; then
+      cat "$work/fsck.out"
+      fail "cycle $cycle: fsck.blobfs -p after kill -9 exited $code"
+    fi
+  fi
+  if ! "$fsck" -n "$image" >"$work/fsck.out" 2>&1; then
     cat "$work/fsck.out"
     [[ -n ${BLOBFS_CRASH_KEEP:-} ]] && cp --sparse=always "$image" "$BLOBFS_CRASH_KEEP"
     fail "cycle $cycle: fsck.blobfs after kill -9"
@@ -192,4 +203,12 @@ for cycle in $(seq "$cycles"); do
   total=$checked
 done
 [[ $total -gt 0 ]] || fail "no file was ever fsync'd"
+# fsck.blobfs's exit codes as e2fsck's: 16 usage, 8 when it cannot run.
+code=0; "$fsck" -n -y "$image" >/dev/null 2>&1 || code=$?
+[[ $code -eq 16 ]] || fail "fsck.blobfs -n -y exited $code, not 16"
+code=0; "$fsck" -n "$work/no-such-image" >/dev/null 2>&1 || code=$?
+[[ $code -eq 8 ]] || fail "fsck.blobfs of a missing image exited $code, not 8"
+code=0; "$fsck" -p -C 0 "$image" >"$work/fsck.out" 2>&1 || code=$?
+[[ $code -eq 0 ]] && grep -q "directories" "$work/fsck.out" ||
+  { cat "$work/fsck.out"; fail "fsck.blobfs -p -C 0 of a clean image exited $code"; }
 echo "crash loop: $cycles kill -9 cycles, fsck clean after each, $total fsync'd files intact"
