@@ -221,6 +221,9 @@ class BlobFileSystem final : public FileSystem {
                                        std::string_view symlink_target);
   // Drops one link of `child` (its entry already removed) and reclaims it if that was the last.
   void DropLink(Inode& child);
+  // EUCLEAN when `entry` cannot be one of `inode`'s links (another type, or nlink 0): an unlink
+  // or rmdir of it must not drop a link of what the number names now.
+  static Status CheckEntryNames(const DirEntry& entry, const Inode& inode);
   // EINVAL when `dir` is `ancestor` or lies below it.
   Task<Status> CheckNotBelow(uint64_t dir, uint64_t ancestor);
   Task<Status> DoRename(const Credentials& caller, uint64_t parent, std::string_view name,

@@ -204,6 +204,18 @@ void BlobFileSystem::DropLink(Inode& child) {
   }
 }
 
+Status BlobFileSystem::CheckEntryNames(const DirEntry& entry, const Inode& inode) {
+  if (entry.type == IFTODT(inode.record.mode) && inode.record.nlink > 0) return Status();
+  // A stale entry left by damage (an inode number since reused, or a link count already spent):
+  // removing it would take a link the inode does not owe it.
+  Error error = MakeError(EUCLEAN,
+                          "entry \"%s\" (type %d) names inode 0x%x of mode 0%o and nlink %d: the "
+                          "entry is stale and stays until fsck.blobfs -p repairs it",
+                          entry.name, entry.type, inode.ino, inode.record.mode, inode.record.nlink);
+  LOG(ERROR) << error.ToString();
+  return error;
+}
+
 Task<Status> BlobFileSystem::Unlink(const Credentials& caller, uint64_t parent,
                                     std::string_view name) {
   CO_RETURN_IF_ERROR(CheckWritable());
@@ -215,6 +227,7 @@ Task<Status> BlobFileSystem::Unlink(const Credentials& caller, uint64_t parent,
   CO_ASSIGN_OR_RETURN(std::optional<DirEntry> entry, co_await tree->Lookup(name));
   if (!entry.has_value()) co_return MakeError(ENOENT, "no entry \"%s\"", std::string(name));
   CO_ASSIGN_OR_RETURN(InodeRef child, co_await GetInode(entry->ino));
+  CO_RETURN_IF_ERROR(CheckEntryNames(*entry, *child));
   if (child->record.is_dir()) co_return MakeError(EISDIR, "\"%s\" is a directory", std::string(name));
   CO_RETURN_IF_ERROR(CheckCanDelete(dir->record, child->record, caller));
   CO_RETURN_IF_ERROR((co_await tree->Remove(name)).status());
@@ -236,6 +249,7 @@ Task<Status> BlobFileSystem::RmDir(const Credentials& caller, uint64_t parent,
   CO_ASSIGN_OR_RETURN(std::optional<DirEntry> entry, co_await tree->Lookup(name));
   if (!entry.has_value()) co_return MakeError(ENOENT, "no entry \"%s\"", std::string(name));
   CO_ASSIGN_OR_RETURN(InodeRef child, co_await GetInode(entry->ino));
+  CO_RETURN_IF_ERROR(CheckEntryNames(*entry, *child));
   if (!child->record.is_dir()) {
     co_return MakeError(ENOTDIR, "\"%s\" is no directory", std::string(name));
   }
@@ -303,9 +317,11 @@ Task<Status> BlobFileSystem::DoRename(const Credentials& caller, uint64_t parent
     co_return MakeError(EEXIST, "\"%s\" exists", std::string(new_name));
   }
   CO_ASSIGN_OR_RETURN(InodeRef moved, co_await GetInode(from_entry->ino));
+  CO_RETURN_IF_ERROR(CheckEntryNames(*from_entry, *moved));
   InodeRef target;
   if (to_entry.has_value()) {
     CO_ASSIGN_OR_RETURN(target, co_await GetInode(to_entry->ino));
+    CO_RETURN_IF_ERROR(CheckEntryNames(*to_entry, *target));
   }
   // Two names of one inode: POSIX says rename does nothing.
   if (target.get() == moved.get()) co_return Status();

@@ -387,6 +387,27 @@ TEST_P(FsCheckTest, RepairsEntriesThatNameNoInodeOrTheWrongOne) {
   EXPECT_EQ(found->ino, dir);
 }
 
+// Before any repair, an unlink of a stale entry naming a reused number fails and destroys nothing.
+TEST_P(FsCheckTest, AnUnlinkOfAStaleEntryTakesNoLinkFromTheInodeNamedNow) {
+  const uint64_t reused = MakeFile(root(), "reused", "new owner");
+  const uint64_t dir = MakeDir(root(), "dir");
+  EditDirectory(root(), [reused, dir](DirTree& tree) -> Task<Status> {
+    CO_RETURN_IF_ERROR((co_await tree.Insert("stale", reused, DT_LNK)).status());
+    co_return (co_await tree.Insert("stale-dir", dir, DT_REG)).status();
+  });
+  Mount();
+  EXPECT_EQ(ErrCode(Run(fs_->Unlink(root_caller_, root(), "stale"))), EUCLEAN);
+  EXPECT_EQ(ErrCode(Run(fs_->RmDir(root_caller_, root(), "stale-dir"))), EUCLEAN);
+  MakeFile(root(), "other");
+  EXPECT_EQ(ErrCode(Run(fs_->Rename(root_caller_, root(), "other", root(), "stale", 0))),
+            EUCLEAN);
+  auto attr = Lookup(root(), "reused");
+  ASSERT_OK(attr.status());
+  EXPECT_EQ(attr->nlink, 1u);
+  EXPECT_EQ(ReadAll(reused), "new owner");
+  ASSERT_OK(Lookup(root(), "dir").status());
+}
+
 TEST_P(FsCheckTest, RepairsUnreachableInodesIntoLostAndFound) {
   const uint64_t dir = MakeDir(root(), "dir");
   const uint64_t inner = MakeFile(dir, "inner", "inside the lost directory");
