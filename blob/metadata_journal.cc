@@ -14,8 +14,6 @@
 namespace blobfs {
 namespace {
 
-static_assert(kJournalTagsPerDescriptor == 252);
-
 Error Aborted() {
   return MakeError(EIO,
                    "metadata journal: aborted after a failed write in place; remount to replay "
@@ -117,8 +115,8 @@ Task<Status> MetadataJournal::WriteTransaction(std::span<const Image> images,
   AlignedBuffer log((blocks + 1) * kPageSize, kPageSize);
   auto block = [&log](uint64_t i) { return log.span().subspan(i * kPageSize, kPageSize); };
   uint64_t at = 0;
-  for (size_t first = 0; first < images.size(); first += kTagsPerDescriptor) {
-    const size_t count = std::min<size_t>(kTagsPerDescriptor, images.size() - first);
+  for (size_t first = 0; first < images.size(); first += kJournalTagsPerDescriptor) {
+    const size_t count = std::min<size_t>(kJournalTagsPerDescriptor, images.size() - first);
     std::vector<JournalTag> tags(count);
     for (size_t i = 0; i < count; ++i) {
       std::span<std::byte> copy = block(at + 1 + i);

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "bdev/bdev.h"
+#include "blob/format/journal_block.h"
 #include "blob/journal_replay.h"
 #include "blob/metadata_transaction.h"
 #include "common/async_semaphore.h"
@@ -74,9 +75,8 @@ class MetadataJournal {
     uint64_t blocks;  // Log positions it takes, commit block included.
   };
   static uint64_t DescriptorsFor(uint64_t images) {
-    return (images + kTagsPerDescriptor - 1) / kTagsPerDescriptor;
+    return (images + kJournalTagsPerDescriptor - 1) / kJournalTagsPerDescriptor;
   }
-  static constexpr uint64_t kTagsPerDescriptor = 252;
 
   Task<Status> DoCommit(MetadataTransaction& transaction);
   // One log transaction of `images` (each target once); `in_place` pages go out before its
