@@ -195,7 +195,10 @@ class Checker {
     Status walked = co_await WalkIndex(ino, *blob);
     (void)co_await store_.CloseBlob(blob);
     if (!walked.ok() && Fatal(walked.error())) co_return walked;
-    if (!walked.ok()) Problem({.ino = ino}, "directory 0x%x: %s", ino, walked.error().ToString());
+    if (!walked.ok()) {
+      Problem({.kind = Kind::kDirectoryIndex, .ino = ino}, "directory 0x%x: %s", ino,
+              walked.error().ToString());
+    }
     co_return OkStatus();
   }
 

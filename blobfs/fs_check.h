@@ -56,6 +56,7 @@ struct FsFinding {
     kInlineSize,        // file `ino` has `value` bytes of inline data and another size
     kSymlinkSize,       // symlink `ino` has a target of `value` bytes and another size
     kBadSymlink,        // symlink `ino` has no target or a malformed one
+    kDirectoryIndex,    // the index of directory `ino` fails validation
   };
   Kind kind = Kind::kUnrepairable;
   uint64_t ino = 0;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "blobfs/dir_blob_storage.h"
+#include "blobfs/dir_node_cache.h"
 #include "blobfs/dir_tree.h"
 #include "blobfs/format/inode_record.h"
 #include "blobfs/format/orphan_entry.h"
@@ -29,7 +31,16 @@ using Kind = FsFinding::Kind;
 constexpr char kLostAndFound[] = "lost+found";
 
 // Repairs that delete what may hold a user's data: -y only.
-bool Destructive(Kind kind) { return kind == Kind::kNoRecord || kind == Kind::kBadSymlink; }
+bool Destructive(Kind kind) {
+  return kind == Kind::kNoRecord || kind == Kind::kBadSymlink || kind == Kind::kDirectoryIndex;
+}
+
+// Repairs that trust the entries counted across every directory.
+bool DependsOnCounts(Kind kind) {
+  return kind == Kind::kLinkCount || kind == Kind::kParent || kind == Kind::kUnreachable ||
+         kind == Kind::kUnlinkedUnlisted || kind == Kind::kNamedOrphan ||
+         kind == Kind::kExtraEntry || kind == Kind::kEntryWrongType;
+}
 
 class Repairer {
  public:
@@ -41,9 +52,19 @@ class Repairer {
     for (int round = 0; round < kMaxRepairRounds; ++round) {
       CO_ASSIGN_OR_RETURN(FsCheckReport check, co_await CheckFileSystem(store_, progress_));
       if (round == 0) report_.first_check = check;
+      // A directory that could not be walked leaves the counts and reachability incomplete: -y
+      // rebuilds such directories and checks again; -p repairs only what needs no count.
+      const bool walked_all =
+          std::none_of(check.findings.begin(), check.findings.end(), [](const FsFinding& f) {
+            return f.kind == Kind::kDirectoryIndex;
+          });
       size_t repaired = 0;
       for (const FsFinding& finding : check.findings) {
         if (Destructive(finding.kind) && level_ != FsRepairLevel::kAll) continue;
+        if (!walked_all && level_ == FsRepairLevel::kAll && finding.kind != Kind::kDirectoryIndex) {
+          continue;
+        }
+        if (!walked_all && DependsOnCounts(finding.kind)) continue;
         CO_ASSIGN_OR_RETURN(bool done, co_await Repair(finding));
         if (done) ++repaired;
       }
@@ -118,6 +139,8 @@ class Repairer {
         co_return true;
       case Kind::kUnreachable:
         co_return co_await LinkInLostAndFound(ino);
+      case Kind::kDirectoryIndex:
+        co_return co_await RebuildDirectory(ino);
       default:
         co_return false;
     }
@@ -160,6 +183,52 @@ class Repairer {
     Repaired("directory 0x%x: entry \"%s\" (inode 0x%x) given type %u", finding.dir,
              absl::CHexEscape(finding.name), finding.ino, type);
     co_return true;
+  }
+
+  // A new index over the directory's blob with the entries the damaged one still lists (in hash
+  // order, up to the damage); those it lost leave their inodes unreachable, for the next round to
+  // link in /lost+found.
+  Task<Result<bool>> RebuildDirectory(uint64_t ino) {
+    CO_ASSIGN_OR_RETURN(Blob * blob, co_await store_.OpenBlob(ino));
+    Result<size_t> salvaged = co_await RebuildOpenDirectory(*blob);
+    Status closed = co_await store_.CloseBlob(blob);
+    CO_RETURN_IF_ERROR(salvaged.status());
+    CO_RETURN_IF_ERROR(closed);
+    Repaired("directory 0x%x: index rebuilt with the %u entries it still listed", ino, *salvaged);
+    co_return true;
+  }
+  Task<Result<size_t>> RebuildOpenDirectory(Blob& blob) {
+    const uint64_t seed = super().hash_seed;
+    DirBlobStorage storage(blob, reader_->channel(), super().block_size);
+    std::vector<DirEntry> entries;
+    {
+      DirNodeCache cache(16);
+      Result<std::unique_ptr<DirTree>> damaged = co_await DirTree::Open(storage, seed, cache);
+      if (damaged.ok()) {
+        std::function<bool(const DirEntry&)> collect = [&entries](const DirEntry& entry) {
+          entries.push_back(entry);
+          return true;
+        };
+        (void)co_await (*damaged)->List(0, collect);  // what it lists before the damage
+      }
+    }
+    CO_RETURN_IF_ERROR(co_await DirTree::Format(storage, seed));
+    DirNodeCache cache(16);
+    CO_ASSIGN_OR_RETURN(std::unique_ptr<DirTree> tree, co_await DirTree::Open(storage, seed, cache));
+    size_t inserted = 0;
+    for (const DirEntry& entry : entries) {
+      if ((co_await tree->Insert(entry.name, entry.ino, entry.type)).ok()) ++inserted;
+    }
+    storage.TakeForWriteBack();
+    std::vector<BlobStore::JournaledWrite> journaled;
+    Status status = co_await storage.WriteBack(&journaled);
+    if (status.ok()) {
+      std::vector<Blob*> blobs(1, &blob);
+      status = co_await store_.Commit(blobs, {}, journaled);
+    }
+    storage.CommitDone(status.ok());
+    CO_RETURN_IF_ERROR(status);
+    co_return inserted;
   }
 
   Task<Status> RemoveEntry(uint64_t dir, std::string name) {

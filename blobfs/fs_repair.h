@@ -15,9 +15,12 @@
 //      kept, its orphan entry removed;  misnamed orphan entries: removed;  inline data or a symlink
 //      target whose size disagrees with the record: the record's size set from the data;
 //      (kAll only) blobs with no inode record or one that does not decode, and symlinks without a
-//      valid target: deleted.
-//  - kSafe (-p) makes every repair but the deletions of what may hold data (kAll, -y, makes them
-//    too). What is left unrepaired is in the final check.
+//      valid target: deleted; a directory index that fails validation (a damaged header or block,
+//      the root's included): rebuilt with the entries it still lists, the rest of its inodes
+//      going to /lost+found.
+//  - kSafe (-p) makes every repair but the deletions of what may hold data and the rebuilds of
+//    directory indexes (kAll, -y, makes them too); while a directory cannot be walked it makes no
+//    repair that trusts the link counts. What is left unrepaired is in the final check.
 //  - Errors: the check's (EUCLEAN when the filesystem cannot be checked at all), and I/O errors of
 //    a repair, which stop the run (the repairs made so far are committed).
 //  - Runs on the store's metadata reactor.

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -456,6 +457,37 @@ TEST_P(FsCheckTest, RepairDeletesLeakedInodesAndOnlyMinusYWhatMayHoldData) {
   EXPECT_THAT(repairs, HasProblem(Hex(stray), "deleted"));
   EXPECT_EQ(ReadAll(kept), "intact");
   EXPECT_EQ(Check().inodes, 3u);  // The root, the orphan directory, kept.
+}
+
+TEST_P(FsCheckTest, MinusYRebuildsADamagedDirectoryIndexAndTheRootsToo) {
+  const uint64_t dir = MakeDir(root(), "dir");
+  std::vector<uint64_t> files;
+  for (int i = 0; i < 3; ++i) files.push_back(MakeFile(dir, absl::StrCat("f", i), "in dir"));
+  const uint64_t top = MakeFile(root(), "top", "in the root");
+  // The leaf of dir and the header of the root.
+  for (const auto& damaged : {std::pair<uint64_t, uint64_t>{dir, 1}, {root(), 0}}) {
+    const uint64_t block = damaged.second;
+    EditBlob(damaged.first, [block](BlobStore& store, Blob& blob) -> Task<Status> {
+      CO_ASSIGN_OR_RETURN(std::unique_ptr<BlobChannel> channel, store.OpenChannel());
+      AlignedBuffer zeroes(4096, 4096);
+      std::memset(zeroes.data(), 0, 4096);
+      co_return co_await blob.Write(*channel, block * 4096, zeroes.span());
+    });
+  }
+  // -p leaves it: rebuilding loses names.
+  EXPECT_FALSE(Repair(FsRepairLevel::kSafe).final_check.clean());
+  const std::vector<std::string> repairs = RepairAll(FsRepairLevel::kAll);
+  EXPECT_THAT(repairs, HasProblem(Hex(dir), "index rebuilt"));
+  EXPECT_THAT(repairs, HasProblem(Hex(root()), "index rebuilt"));
+  auto lost = Lookup(root(), "lost+found");
+  ASSERT_OK(lost.status());
+  for (uint64_t file : files) {
+    ASSERT_OK(Lookup(lost->ino, absl::StrCat("#", file)).status());
+    EXPECT_EQ(ReadAll(file), "in dir");
+  }
+  ASSERT_OK(Lookup(lost->ino, absl::StrCat("#", dir)).status());
+  ASSERT_OK(Lookup(lost->ino, absl::StrCat("#", top)).status());
+  EXPECT_EQ(ReadAll(top), "in the root");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backings, FsCheckTest,
