@@ -30,7 +30,8 @@ using Kind = FsFinding::Kind;
 
 constexpr char kLostAndFound[] = "lost+found";
 
-// Repairs that delete what may hold a user's data: -y only.
+// Repairs that may lose a user's data or names (deletions, an index rebuilt from what it still
+// lists): -y only.
 bool Destructive(Kind kind) {
   return kind == Kind::kNoRecord || kind == Kind::kBadSymlink || kind == Kind::kDirectoryIndex;
 }
