@@ -37,7 +37,7 @@ struct InodeFacts {
   uint32_t subdirs = 0;   // A directory's entries that name directories.
   uint64_t named_in = 0;  // The directory of the last entry naming it.
   bool orphan = false;    // Listed in the orphan directory.
-  // A directory's entries (directory, name), when more than one names it.
+  // A directory's entries (directory, name).
   std::vector<std::pair<uint64_t, std::string>> names{};
 
   bool is_dir() const { return S_ISDIR(mode); }

@@ -158,7 +158,10 @@ class Repairer {
     CO_ASSIGN_OR_RETURN(std::unique_ptr<OfflineDirectory> directory,
                         co_await reader_->OpenDirectory(blob));
     CO_RETURN_IF_ERROR(co_await change(*directory->tree));
-    DirBlobStorage& storage = directory->storage;
+    co_return co_await CommitDirectory(blob, directory->storage);
+  }
+  // Commits the blocks of `blob`'s index that `storage` holds changed, in one transaction.
+  Task<Status> CommitDirectory(Blob& blob, DirBlobStorage& storage) {
     storage.TakeForWriteBack();
     std::vector<BlobStore::JournaledWrite> journaled;
     Status status = co_await storage.WriteBack(&journaled);
@@ -220,15 +223,7 @@ class Repairer {
     for (const DirEntry& entry : entries) {
       if ((co_await tree->Insert(entry.name, entry.ino, entry.type)).ok()) ++inserted;
     }
-    storage.TakeForWriteBack();
-    std::vector<BlobStore::JournaledWrite> journaled;
-    Status status = co_await storage.WriteBack(&journaled);
-    if (status.ok()) {
-      std::vector<Blob*> blobs(1, &blob);
-      status = co_await store_.Commit(blobs, {}, journaled);
-    }
-    storage.CommitDone(status.ok());
-    CO_RETURN_IF_ERROR(status);
+    CO_RETURN_IF_ERROR(co_await CommitDirectory(blob, storage));
     co_return inserted;
   }
 

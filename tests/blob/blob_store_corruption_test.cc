@@ -17,6 +17,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "blob/blob_store.h"
@@ -157,6 +158,18 @@ class BlobStoreCorruptionTest : public ::testing::Test {
     const uint64_t id = (*blob)->id();
     CHECK_OK(h_.Close(*blob));
     return id;
+  }
+
+  // Marks free on disk a cluster the victim holds and used one that no blob holds; returns them
+  // (held, leaked).
+  std::pair<uint64_t, uint64_t> MisMarkTwoClusters() {
+    const uint64_t held = victim_metadata_.extents[0].physical + 1;
+    const uint64_t leaked = kTotalClusters - 1;
+    Bytes clusters = disk_.MaskBits(MaskKind::kUsedClusters);
+    clusters[held / 8] &= ~std::byte(1u << (held % 8));
+    clusters[leaked / 8] |= std::byte(1u << (leaked % 8));
+    disk_.WriteMask(MaskKind::kUsedClusters, clusters);
+    return {held, leaked};
   }
 
   // The blobs most cases use: `victim` gets the damage, `bystander` must stay readable. With
@@ -979,12 +992,7 @@ TEST_F(BlobStoreCorruptionTest, VerifyingLoadListsMaskDifferences) {
   EXPECT_THAT(h_.store().mask_differences(), ::testing::IsEmpty());
   ASSERT_OK(h_.Unload());
 
-  const uint64_t held = victim_metadata_.extents[0].physical + 1;
-  const uint64_t leaked = kTotalClusters - 1;
-  Bytes clusters = disk_.MaskBits(MaskKind::kUsedClusters);
-  clusters[held / 8] &= ~std::byte(1u << (held % 8));
-  clusters[leaked / 8] |= std::byte(1u << (leaked % 8));
-  disk_.WriteMask(MaskKind::kUsedClusters, clusters);
+  const auto [held, leaked] = MisMarkTwoClusters();
   ASSERT_OK(h_.Load({.read_only = true, .verify = true}));
   EXPECT_THAT(h_.store().mask_differences(),
               ::testing::ElementsAre(
@@ -1008,12 +1016,7 @@ TEST_F(BlobStoreCorruptionTest, VerifyingLoadSkipsStaleMasks) {
 // unload writes, so a leaked cluster is free again and a held one marked used.
 TEST_F(BlobStoreCorruptionTest, ReadWriteVerifyingLoadWritesTheRebuiltMasks) {
   MakeScene(false);
-  const uint64_t held = victim_metadata_.extents[0].physical + 1;
-  const uint64_t leaked = kTotalClusters - 1;
-  Bytes clusters = disk_.MaskBits(MaskKind::kUsedClusters);
-  clusters[held / 8] &= ~std::byte(1u << (held % 8));
-  clusters[leaked / 8] |= std::byte(1u << (leaked % 8));
-  disk_.WriteMask(MaskKind::kUsedClusters, clusters);
+  const auto [held, leaked] = MisMarkTwoClusters();
   ASSERT_OK(h_.Load({.verify = true}));
   EXPECT_EQ(h_.store().mask_differences().size(), 2u);
   ASSERT_OK(h_.Unload());
